@@ -1,0 +1,11 @@
+// Unit, snapshot and property tests: no root, no network namespaces.
+// Tests that need root and a real kernel are *.root.test.ts and run with `npm run test:root`.
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  testPathIgnorePatterns: ['\\.root\\.test\\.ts$'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { isolatedModules: true }],
+  },
+};

@@ -1,0 +1,38 @@
+import { Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import { Environment } from '../config/environment';
+import { FlannelNetwork } from '../constructs/flannel-network';
+import { NodeMtu } from '../constructs/node-mtu';
+import { TcpMssClamp } from '../constructs/tcp-mss-clamp';
+import { MtuPlan, planMtu } from '../mtu/plan';
+
+export interface FlannelChartProps {
+  /** The environment to generate manifests for. */
+  readonly environment: Environment;
+  /**
+   * A plan already derived from `environment`.
+   * @default - planMtu(environment)
+   */
+  readonly plan?: MtuPlan;
+}
+
+/** One environment's manifests: the plan, then the constructs that read it. */
+export class FlannelChart extends Chart {
+  public readonly plan: MtuPlan;
+  public readonly flannel: FlannelNetwork;
+
+  constructor(scope: Construct, id: string, props: FlannelChartProps) {
+    super(scope, id, { disableResourceNameHashes: true });
+    const env = props.environment;
+    this.plan = props.plan ?? planMtu(env);
+    const image = env.images.flannel;
+    const nodeMtu = new NodeMtu(this, 'node-mtu', { plan: this.plan, image });
+    const clamp = new TcpMssClamp(this, 'tcp-mss-clamp', { plan: this.plan, image, enabled: env.mssClamp.enabled });
+    this.flannel = new FlannelNetwork(this, 'flannel', {
+      plan: this.plan,
+      flannel: env.flannel,
+      images: env.images,
+      nodeInitContainers: [nodeMtu.container, clamp.container],
+    });
+  }
+}

@@ -1,0 +1,75 @@
+import { Command } from 'commander';
+import { formatProblem, formatYamlPath } from '../config/errors';
+import { MtuPlan } from '../mtu/plan';
+import { planFile } from '../synth';
+import { formatTable } from './table';
+
+/** The plan as machine-readable JSON (`plan --json`): plain values, YAML paths as strings. */
+export function planToJson(plan: MtuPlan): Record<string, unknown> {
+  return {
+    environment: plan.environment,
+    backend: plan.backend,
+    dualStack: plan.dualStack,
+    underlayMtu: plan.underlayMtu,
+    underlayMtuV6: plan.underlayMtuV6,
+    backendMtu: plan.backendMtu,
+    flannelOverhead: plan.flannelOverhead,
+    encapOverhead: plan.encapOverhead,
+    encapOverheadV6: plan.encapOverheadV6,
+    podMtu: plan.podMtu,
+    mss: plan.mss,
+    mssV6: plan.mssV6,
+    binding: { ...plan.binding, path: formatYamlPath(plan.binding.path) },
+    paths: plan.paths,
+    clouds: plan.clouds,
+    devices: plan.devices,
+    deviceMtus: plan.deviceMtus,
+    reasoning: plan.reasoning,
+    warnings: plan.warnings.map(formatProblem),
+  };
+}
+
+/** The plan for people: the numbers, every path's headroom, and the derivation. */
+export function planToText(plan: MtuPlan): string {
+  const v6 = (v: number | null) => (plan.dualStack ? ` / ${v}` : '');
+  const family = plan.dualStack ? 'IPv4 / IPv6' : 'IPv4';
+  const lines = [
+    `${plan.environment}: ${plan.backend}, ${plan.dualStack ? 'dual-stack' : 'IPv4'}`,
+    '',
+    formatTable(
+      ['', family, ''],
+      [
+        ['underlay MTU', `${plan.underlayMtu}${v6(plan.underlayMtuV6)}`, `bound by ${plan.binding.kind} ${plan.binding.name} (${plan.binding.family === 'ipv4' ? 'IPv4' : 'IPv6'} ${plan.binding.mtu})`],
+        ['Backend.MTU', plan.backendMtu === null ? '-' : String(plan.backendMtu), plan.backendMtu === null ? `${plan.backend} takes none` : `net-conf.json; flannel subtracts ${plan.flannelOverhead}`],
+        ['pod MTU', String(plan.podMtu), Object.keys(plan.deviceMtus).join(', ') + ', pod eth0'],
+        ['TCP MSS', `${plan.mss}${v6(plan.mssV6)}`, 'pod MTU - 40 (IPv4), - 60 (IPv6)'],
+      ],
+    ),
+    '',
+    formatTable(
+      ['path', 'between', `path MTU (${family})`, 'headroom'],
+      plan.paths.map((p) => [
+        `${p.kind} ${p.name}`,
+        p.from === p.to ? `inside ${p.from}` : `${p.from} <-> ${p.to}`,
+        `${p.pathMtu}${v6(p.pathMtuV6)}`,
+        `${p.headroom}${v6(p.headroomV6)}${p.kind === plan.binding.kind && p.name === plan.binding.name ? '  <- binding' : ''}`,
+      ]),
+    ),
+    '',
+    'why:',
+    ...plan.reasoning.map((r) => `  - ${r}`),
+    ...plan.warnings.map((w) => `warning: ${formatProblem(w)}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export function planCommand(): Command {
+  return new Command('plan')
+    .description('derive and explain the MTU plan of an environment file')
+    .argument('<file>', 'environment YAML file')
+    .option('--json', 'print one JSON object for machines')
+    .action((file: string, opts: { json?: boolean }) => {
+      const { plan } = planFile(file);
+      process.stdout.write(opts.json ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : planToText(plan));
+    });
+}

@@ -1,0 +1,109 @@
+/**
+ * The typed description of one cluster environment: what `environments/<env>.yaml` holds once
+ * loaded, and what a library user passes to `FlannelChart` directly.
+ */
+
+/** Flannel backends flannel-mtu can plan for. */
+export type BackendType = 'vxlan' | 'wireguard' | 'host-gw';
+export const BACKEND_TYPES: readonly BackendType[] = ['vxlan', 'wireguard', 'host-gw'];
+
+export interface FlannelSettings {
+  /**
+   * The flannel backend (`Backend.Type` in net-conf.json).
+   * @default 'vxlan'
+   */
+  readonly backend: BackendType;
+  /** IPv4 pod network, `Network` in net-conf.json, e.g. `10.244.0.0/16`. */
+  readonly podNetwork: string;
+  /**
+   * IPv6 pod network (`IPv6Network`); present means dual-stack.
+   * @default - single-stack IPv4
+   */
+  readonly podNetworkV6?: string;
+  /**
+   * VXLAN network identifier; flannel names the devices `flannel.<vni>` and `flannel-v6.<vni>`.
+   * @default 1
+   */
+  readonly vni: number;
+  /**
+   * VXLAN UDP port.
+   * @default - the kernel default, 8472 (flannel sends Port 0)
+   */
+  readonly port?: number;
+}
+
+export interface Cloud {
+  /** Cloud (site) name, a lowercase DNS label. */
+  readonly name: string;
+  /** MTU of the underlay NIC of every node in this cloud. */
+  readonly nicMtu: number;
+  /**
+   * Path MTU between two nodes inside this cloud, when the cloud's fabric carries less than
+   * its NICs (some clouds' overlays do).
+   * @default - nicMtu
+   */
+  readonly fabricMtu?: number;
+  /**
+   * Labels that select this cloud's nodes.
+   * @default - none
+   */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  /**
+   * Node addresses, for documentation and reports only.
+   * @default - none
+   */
+  readonly nodes?: readonly string[];
+}
+
+export interface Link {
+  /** The two clouds this link joins. */
+  readonly between: readonly [string, string];
+  /**
+   * A name for reports.
+   * @default - `<a>~<b>`
+   */
+  readonly name?: string;
+  /** IPv4 path MTU across the link: measured, or the link MTU minus the encapsulation overhead. */
+  readonly pathMtu: number;
+  /**
+   * IPv6 path MTU across the link, when it differs.
+   * @default - pathMtu
+   */
+  readonly pathMtuV6?: number;
+}
+
+export interface MssClampSettings {
+  /**
+   * Install the TCPMSS clamp on every node. When false the clamp init container still runs, to
+   * remove a clamp an earlier version installed.
+   * @default true
+   */
+  readonly enabled: boolean;
+}
+
+export interface Images {
+  /** @default 'ghcr.io/flannel-io/flannel:v0.28.9' */
+  readonly flannel: string;
+  /** @default 'ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3' */
+  readonly flannelCniPlugin: string;
+}
+
+export interface Environment {
+  /** Environment name, a lowercase DNS label; names the output file `dist/<name>.k8s.yaml`. */
+  readonly name: string;
+  readonly flannel: FlannelSettings;
+  readonly clouds: readonly Cloud[];
+  readonly links: readonly Link[];
+  readonly mssClamp: MssClampSettings;
+  readonly images: Images;
+}
+
+export const DEFAULT_IMAGES: Images = {
+  flannel: 'ghcr.io/flannel-io/flannel:v0.28.9',
+  flannelCniPlugin: 'ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3',
+};
+
+/** The name reports use for a link. */
+export function linkName(link: Link): string {
+  return link.name ?? `${link.between[0]}~${link.between[1]}`;
+}

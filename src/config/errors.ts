@@ -1,0 +1,50 @@
+/** A YAML path such as `['clouds', 1, 'nicMtu']`, printed as `clouds[1].nicMtu`. */
+export type YamlPath = ReadonlyArray<string | number>;
+
+/** One thing wrong with an input, with where it is when that is known. */
+export interface Problem {
+  readonly message: string;
+  readonly path?: YamlPath;
+  readonly file?: string;
+  readonly line?: number;
+  readonly column?: number;
+}
+
+export function formatYamlPath(path: YamlPath | undefined): string {
+  if (!path || path.length === 0) return '(document)';
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+export function formatProblem(p: Problem): string {
+  const where = p.file ? `${p.file}${p.line ? `:${p.line}:${p.column ?? 1}` : ''}: ` : '';
+  const path = p.path ? `${formatYamlPath(p.path)}: ` : '';
+  return `${where}${path}${p.message}`;
+}
+
+/**
+ * The one error type for bad input (environment files, typed environments, plans that cannot work).
+ * It carries every problem found, each with its location; only the CLI turns it into an exit code.
+ */
+export class InputError extends Error {
+  constructor(public readonly problems: readonly Problem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'InputError';
+  }
+
+  /** The same problems, located in a file by `locate` (which maps a YAML path to a line). */
+  public locatedIn(file: string, locate: (path: YamlPath) => { line: number; column: number } | undefined): InputError {
+    return new InputError(
+      this.problems.map((p) => ({ ...p, file: p.file ?? file, ...(p.line || !p.path ? {} : locate(p.path)) })),
+    );
+  }
+}
+
+/** Describes a bad value for an error message: `"1400" (a string)`, `1400.5`, `null`. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `${JSON.stringify(value)} (a string)`;
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return String(value);
+}

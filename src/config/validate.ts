@@ -1,0 +1,272 @@
+import { describeValue, InputError, Problem, YamlPath } from './errors';
+import {
+  BACKEND_TYPES,
+  BackendType,
+  Cloud,
+  DEFAULT_IMAGES,
+  Environment,
+  FlannelSettings,
+  Images,
+  Link,
+  MssClampSettings,
+} from './environment';
+import { cidrProblem, isIpv4, isIpv6 } from './net';
+
+/** Smallest and largest MTU an underlay value may have (IPv4's minimum datagram to IP's maximum). */
+export const MIN_UNDERLAY_MTU = 576;
+export const MAX_UNDERLAY_MTU = 65535;
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+const IMAGE_REF = /^[a-z0-9]([a-z0-9._/-]*[a-z0-9])?(:\d+)?(\/[a-z0-9._-]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+
+type Json = unknown;
+type Obj = Record<string, Json>;
+
+/** Collects problems while reading an untyped document into typed values. */
+class Reader {
+  public readonly problems: Problem[] = [];
+
+  public fail(path: YamlPath, message: string): undefined {
+    this.problems.push({ path, message });
+    return undefined;
+  }
+
+  /** A mapping with only the given keys; unknown keys are errors (flannel would silently ignore them). */
+  public mapping(value: Json, path: YamlPath, keys: readonly string[]): Obj | undefined {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      return this.fail(path, `expected a mapping, got ${describeValue(value)}`);
+    }
+    for (const key of Object.keys(value)) {
+      if (!keys.includes(key)) {
+        const hint = closest(key, keys);
+        this.fail([...path, key], `unknown key${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${keys.join(', ')}`);
+      }
+    }
+    return value as Obj;
+  }
+
+  public list(value: Json, path: YamlPath): Json[] | undefined {
+    if (!Array.isArray(value)) return this.fail(path, `expected a list, got ${describeValue(value)}`);
+    return value;
+  }
+
+  public integer(value: Json, path: YamlPath, min: number, max: number, what = 'an integer'): number | undefined {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      return this.fail(path, `expected ${what} between ${min} and ${max}, got ${describeValue(value)}`);
+    }
+    return value;
+  }
+
+  public string(value: Json, path: YamlPath, pattern: RegExp, expected: string): string | undefined {
+    if (typeof value !== 'string' || !pattern.test(value)) {
+      return this.fail(path, `expected ${expected}, got ${describeValue(value)}`);
+    }
+    return value;
+  }
+
+  public boolean(value: Json, path: YamlPath): boolean | undefined {
+    if (typeof value !== 'boolean') return this.fail(path, `expected true or false, got ${describeValue(value)}`);
+    return value;
+  }
+
+  public required(obj: Obj, key: string, path: YamlPath): Json {
+    if (!(key in obj)) this.fail(path, `missing required key "${key}"`);
+    return obj[key];
+  }
+}
+
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      let prev = d[0];
+      d[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const tmp = d[j];
+        d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+        prev = tmp;
+      }
+    }
+    return d[b.length];
+  };
+  const best = [...candidates].sort((a, b) => distance(word, a) - distance(word, b))[0];
+  return best !== undefined && distance(word, best) <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+const MTU = (r: Reader, v: Json, p: YamlPath) => r.integer(v, p, MIN_UNDERLAY_MTU, MAX_UNDERLAY_MTU);
+
+function readFlannel(r: Reader, value: Json): Partial<FlannelSettings> {
+  const path = ['flannel'];
+  const obj = r.mapping(value, path, ['backend', 'podNetwork', 'podNetworkV6', 'vni', 'port']);
+  if (!obj) return {};
+  let backend: BackendType | undefined = 'vxlan';
+  if ('backend' in obj) {
+    const b = obj.backend;
+    if (b === 'udp' || b === 'ipip' || b === 'ipsec' || b === 'alloc' || b === 'extension') {
+      backend = r.fail([...path, 'backend'], `backend "${b}" is not supported: flannel takes no MTU for it, so no derived MTU could reach the nodes; use vxlan or wireguard`);
+    } else if (typeof b !== 'string' || !(BACKEND_TYPES as readonly string[]).includes(b)) {
+      backend = r.fail([...path, 'backend'], `expected one of ${BACKEND_TYPES.join(', ')}, got ${describeValue(b)}`);
+    } else {
+      backend = b as BackendType;
+    }
+  }
+  const cidr = (key: string, family: 'ipv4' | 'ipv6'): string | undefined => {
+    const v = obj[key];
+    if (typeof v !== 'string') return r.fail([...path, key], `expected a CIDR string, got ${describeValue(v)}`);
+    const problem = cidrProblem(v, family);
+    return problem ? r.fail([...path, key], problem) : v;
+  };
+  const podNetwork = 'podNetwork' in obj ? cidr('podNetwork', 'ipv4') : r.fail(path, 'missing required key "podNetwork"');
+  const podNetworkV6 = 'podNetworkV6' in obj ? cidr('podNetworkV6', 'ipv6') : undefined;
+  const vni = 'vni' in obj ? r.integer(obj.vni, [...path, 'vni'], 1, 16777215) : 1;
+  const port = 'port' in obj ? r.integer(obj.port, [...path, 'port'], 1, 65535) : undefined;
+  if (backend !== 'vxlan') {
+    for (const key of ['vni', 'port']) if (key in obj) r.fail([...path, key], `only applies to the vxlan backend, not ${backend}`);
+  }
+  return { backend, podNetwork, podNetworkV6, vni, port };
+}
+
+function readClouds(r: Reader, value: Json): Cloud[] {
+  const list = r.list(value, ['clouds']);
+  if (!list) return [];
+  if (list.length === 0) r.fail(['clouds'], 'expected at least one cloud');
+  const seen = new Map<string, number>();
+  const clouds: Cloud[] = [];
+  list.forEach((item, i) => {
+    const path = ['clouds', i];
+    const obj = r.mapping(item, path, ['name', 'nicMtu', 'fabricMtu', 'nodeSelector', 'nodes']);
+    if (!obj) return;
+    const name = r.string(r.required(obj, 'name', path), [...path, 'name'], DNS_LABEL, 'a lowercase DNS label such as "cloud-a"');
+    if (name !== undefined) {
+      if (seen.has(name)) r.fail([...path, 'name'], `duplicate cloud name "${name}" (first at clouds[${seen.get(name)}])`);
+      seen.set(name, i);
+    }
+    const nicMtu = MTU(r, r.required(obj, 'nicMtu', path), [...path, 'nicMtu']);
+    const fabricMtu = 'fabricMtu' in obj ? MTU(r, obj.fabricMtu, [...path, 'fabricMtu']) : undefined;
+    if (fabricMtu !== undefined && nicMtu !== undefined && fabricMtu > nicMtu) {
+      r.fail([...path, 'fabricMtu'], `expected at most nicMtu (${nicMtu}): a path cannot carry more than the NICs at its ends, got ${fabricMtu}`);
+    }
+    let nodeSelector: Record<string, string> | undefined;
+    if ('nodeSelector' in obj) {
+      const sel = r.mapping(obj.nodeSelector, [...path, 'nodeSelector'], Object.keys((obj.nodeSelector as Obj) ?? {}));
+      if (sel) {
+        nodeSelector = {};
+        for (const [k, v] of Object.entries(sel)) {
+          if (!LABEL_KEY.test(k)) r.fail([...path, 'nodeSelector', k], `expected a Kubernetes label key, got ${JSON.stringify(k)}`);
+          const val = r.string(v, [...path, 'nodeSelector', k], LABEL_VALUE, 'a Kubernetes label value');
+          if (val !== undefined) nodeSelector[k] = val;
+        }
+      }
+    }
+    let nodes: string[] | undefined;
+    if ('nodes' in obj) {
+      const l = r.list(obj.nodes, [...path, 'nodes']);
+      nodes = (l ?? []).filter((n, j): n is string => {
+        const ok = typeof n === 'string' && (isIpv4(n) || isIpv6(n));
+        if (!ok) r.fail([...path, 'nodes', j], `expected an IPv4 or IPv6 address, got ${describeValue(n)}`);
+        return ok;
+      });
+    }
+    if (name !== undefined && nicMtu !== undefined) {
+      clouds.push({ name, nicMtu, ...(fabricMtu !== undefined && { fabricMtu }), ...(nodeSelector && { nodeSelector }), ...(nodes && { nodes }) });
+    }
+  });
+  return clouds;
+}
+
+function readLinks(r: Reader, value: Json, cloudNames: readonly string[]): Link[] {
+  const list = value === undefined ? [] : r.list(value, ['links']);
+  if (!list) return [];
+  const links: Link[] = [];
+  const pairs = new Map<string, number>();
+  list.forEach((item, i) => {
+    const path = ['links', i];
+    const obj = r.mapping(item, path, ['between', 'name', 'pathMtu', 'mtu', 'overhead', 'pathMtuV6']);
+    if (!obj) return;
+    let between: [string, string] | undefined;
+    const b = r.required(obj, 'between', path);
+    if (!Array.isArray(b) || b.length !== 2 || b.some((x) => typeof x !== 'string')) {
+      r.fail([...path, 'between'], `expected a list of two cloud names, got ${Array.isArray(b) ? `a list of ${b.length}` : describeValue(b)}`);
+    } else if (b[0] === b[1]) {
+      r.fail([...path, 'between'], `a link joins two different clouds, got "${b[0]}" twice`);
+    } else {
+      b.forEach((n, j) => {
+        if (!cloudNames.includes(n)) r.fail([...path, 'between', j], `unknown cloud "${n}"; clouds are: ${cloudNames.join(', ')}`);
+      });
+      between = [b[0], b[1]];
+      const key = [...between].sort().join('\u0000');
+      if (pairs.has(key)) r.fail([...path, 'between'], `clouds "${b[0]}" and "${b[1]}" are already joined by links[${pairs.get(key)}]; give exactly one link per pair`);
+      pairs.set(key, i);
+    }
+    const name = 'name' in obj ? r.string(obj.name, [...path, 'name'], DNS_LABEL, 'a lowercase DNS label') : undefined;
+    let pathMtu: number | undefined;
+    if ('pathMtu' in obj) {
+      if ('mtu' in obj || 'overhead' in obj) r.fail(path, 'give either pathMtu, or mtu and overhead, not both');
+      pathMtu = MTU(r, obj.pathMtu, [...path, 'pathMtu']);
+    } else if ('mtu' in obj || 'overhead' in obj) {
+      const mtu = MTU(r, r.required(obj, 'mtu', path), [...path, 'mtu']);
+      const overhead = r.integer(r.required(obj, 'overhead', path), [...path, 'overhead'], 0, 1024, 'a byte count');
+      if (mtu !== undefined && overhead !== undefined) {
+        pathMtu = mtu - overhead;
+        if (pathMtu < MIN_UNDERLAY_MTU) pathMtu = r.fail(path, `mtu ${mtu} - overhead ${overhead} = ${pathMtu}, below the smallest usable underlay MTU ${MIN_UNDERLAY_MTU}`);
+      }
+    } else {
+      r.fail(path, 'missing the path MTU: give pathMtu (measured), or mtu and overhead');
+    }
+    const pathMtuV6 = 'pathMtuV6' in obj ? MTU(r, obj.pathMtuV6, [...path, 'pathMtuV6']) : undefined;
+    if (between && pathMtu !== undefined) {
+      links.push({ between, pathMtu, ...(name !== undefined && { name }), ...(pathMtuV6 !== undefined && { pathMtuV6 }) });
+    }
+  });
+  for (let i = 0; i < cloudNames.length; i++) {
+    for (let j = i + 1; j < cloudNames.length; j++) {
+      const key = [cloudNames[i], cloudNames[j]].sort().join('\u0000');
+      if (!pairs.has(key)) {
+        r.fail(['links'], `no link joins clouds "${cloudNames[i]}" and "${cloudNames[j]}"; every pair of clouds needs one (declare its measured pathMtu)`);
+      }
+    }
+  }
+  return links;
+}
+
+function readMssClamp(r: Reader, value: Json): MssClampSettings {
+  if (value === undefined) return { enabled: true };
+  const obj = r.mapping(value, ['mssClamp'], ['enabled']);
+  const enabled = obj && 'enabled' in obj ? r.boolean(obj.enabled, ['mssClamp', 'enabled']) : true;
+  return { enabled: enabled ?? true };
+}
+
+function readImages(r: Reader, value: Json): Images {
+  if (value === undefined) return DEFAULT_IMAGES;
+  const obj = r.mapping(value, ['images'], ['flannel', 'flannelCniPlugin']);
+  const image = (key: keyof Images): string =>
+    obj && key in obj ? r.string(obj[key], ['images', key], IMAGE_REF, 'an image reference with a tag or digest') ?? DEFAULT_IMAGES[key] : DEFAULT_IMAGES[key];
+  return { flannel: image('flannel'), flannelCniPlugin: image('flannelCniPlugin') };
+}
+
+/**
+ * Reads an untyped document (parsed YAML, or an object built in code) into a typed Environment.
+ * Throws one InputError listing every problem, each with its YAML path.
+ */
+export function toEnvironment(doc: Json, defaultName?: string): Environment {
+  const r = new Reader();
+  const root = r.mapping(doc, [], ['name', 'flannel', 'clouds', 'links', 'mssClamp', 'images']);
+  if (!root) throw new InputError(r.problems);
+  let name: string | undefined;
+  if ('name' in root) {
+    name = r.string(root.name, ['name'], DNS_LABEL, 'a lowercase DNS label such as "seed-dev"');
+  } else if (defaultName === undefined || !DNS_LABEL.test(defaultName)) {
+    r.fail([], `missing "name", and the file name ${JSON.stringify(defaultName ?? '')} is not a lowercase DNS label to default to`);
+  } else {
+    name = defaultName;
+  }
+  const flannel = readFlannel(r, r.required(root, 'flannel', []));
+  const clouds = readClouds(r, r.required(root, 'clouds', []));
+  const links = readLinks(r, root.links, clouds.map((c) => c.name));
+  const mssClamp = readMssClamp(r, root.mssClamp);
+  const images = readImages(r, root.images);
+  if (r.problems.length > 0) throw new InputError(r.problems);
+  return { name: name!, flannel: flannel as FlannelSettings, clouds, links, mssClamp, images };
+}

@@ -1,0 +1,4 @@
+export * from './flannel-network';
+export * from './node-mtu';
+export * from './tcp-mss-clamp';
+export * from './names';

@@ -1,0 +1,60 @@
+import { Construct } from 'constructs';
+import * as k8s from '../../imports/k8s';
+import { MtuPlan } from '../mtu/plan';
+import { nodeScript } from '../node/scripts';
+import { XTABLES_LOCK_MOUNT } from './flannel-network';
+import { nodeInitContainer } from './node-init';
+
+export interface TcpMssClampProps {
+  /** The MTU plan; the MSS values and overlay devices come from it. */
+  readonly plan: MtuPlan;
+  /** Image with busybox sh and iptables (legacy and nft). Reuse the flannel image. */
+  readonly image: string;
+  /**
+   * Install the clamp. When false the container still runs, with no rules, and removes a clamp
+   * installed earlier: a node keeps iptables rules after the container that made them is gone.
+   * @default true
+   */
+  readonly enabled?: boolean;
+}
+
+/** The TCPMSS rules for the overlay, as `iptables` rule specs without the chain. */
+export function overlayMssRules(plan: MtuPlan): { v4: string[]; v6: string[] } {
+  const rule = (device: string, mss: number) => `-o ${device} -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss ${mss}`;
+  return {
+    v4: plan.devices.overlay !== null ? [rule(plan.devices.overlay, plan.mss)] : [],
+    v6: plan.devices.overlayV6 !== null && plan.mssV6 !== null ? [rule(plan.devices.overlayV6, plan.mssV6)] : [],
+  };
+}
+
+/**
+ * An init container that clamps the TCP MSS of every connection through the overlay device, on
+ * every node, so TCP works even where an MTU is still wrong (pods not yet restarted, a path that
+ * shrank).
+ *
+ * The rule sits in POSTROUTING `-o flannel.1`: it rewrites the SYN and SYN-ACK a node sends into
+ * the overlay, and the SYN-ACK toward a data sender is what limits that sender's segments. That
+ * is why it must be on every node (measured in the netns lab: a clamp on the sending node alone
+ * does not fix an upload). `--clamp-mss-to-pmtu` would not help: the node never learns the path
+ * MTU behind the VXLAN, so it would clamp to flannel.1's own MTU. The rules live in their own chain
+ * and are replaced atomically, so a new MSS replaces the old one instead of stacking.
+ */
+export class TcpMssClamp extends Construct {
+  /** The init container to pass to `FlannelNetwork` as a node init container. */
+  public readonly container: k8s.Container;
+  public readonly rules: { readonly v4: readonly string[]; readonly v6: readonly string[] };
+
+  constructor(scope: Construct, id: string, props: TcpMssClampProps) {
+    super(scope, id);
+    this.rules = props.enabled === false ? { v4: [], v6: [] } : overlayMssRules(props.plan);
+    this.container = nodeInitContainer({
+      name: 'tcp-mss-clamp',
+      image: props.image,
+      script: nodeScript('tcp-mss-clamp.sh'),
+      env: { MSS_RULES_V4: this.rules.v4.join('\n'), MSS_RULES_V6: this.rules.v6.join('\n') },
+      // iptables-legacy (libiptc) talks to the kernel through a raw socket: NET_RAW as well as NET_ADMIN.
+      capabilities: ['NET_ADMIN', 'NET_RAW'],
+      volumeMounts: [XTABLES_LOCK_MOUNT],
+    });
+  }
+}

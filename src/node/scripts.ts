@@ -1,0 +1,11 @@
+import * as fs from 'fs';
+import * as path from 'path';
+
+/**
+ * The text of a node-side script shipped in `src/node/scripts/`. The scripts are constant: every
+ * number and device name reaches them through environment variables set from the plan, and the
+ * scripts validate those values before any command sees them.
+ */
+export function nodeScript(name: 'apply-node-mtu.sh' | 'tcp-mss-clamp.sh'): string {
+  return fs.readFileSync(path.join(__dirname, 'scripts', name), 'utf8');
+}
