@@ -5,6 +5,7 @@ module.exports = {
   ...base,
   testMatch: ['**/*.root.test.ts'],
   testPathIgnorePatterns: [],
+  globalSetup: '<rootDir>/test/support/require-root.js',
   maxWorkers: 1,
   testTimeout: 120000,
 };

@@ -5,6 +5,8 @@ export type YamlPath = ReadonlyArray<string | number>;
 export interface Problem {
   readonly message: string;
   readonly path?: YamlPath;
+  /** Locate the key at the end of `path` rather than its value (for unknown keys). */
+  readonly atKey?: boolean;
   readonly file?: string;
   readonly line?: number;
   readonly column?: number;
@@ -32,9 +34,9 @@ export class InputError extends Error {
   }
 
   /** The same problems, located in a file by `locate` (which maps a YAML path to a line). */
-  public locatedIn(file: string, locate: (path: YamlPath) => { line: number; column: number } | undefined): InputError {
+  public locatedIn(file: string, locate: (path: YamlPath, atKey?: boolean) => { line: number; column: number } | undefined): InputError {
     return new InputError(
-      this.problems.map((p) => ({ ...p, file: p.file ?? file, ...(p.line || !p.path ? {} : locate(p.path)) })),
+      this.problems.map(({ atKey, ...p }) => ({ ...p, file: p.file ?? file, ...(p.line || !p.path ? {} : locate(p.path, atKey)) })),
     );
   }
 }

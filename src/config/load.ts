@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { isNode, LineCounter, parseDocument } from 'yaml';
+import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
 import { InputError, YamlPath } from './errors';
 import { Environment } from './environment';
 import { toEnvironment } from './validate';
@@ -10,7 +10,7 @@ export interface LoadedEnvironment {
   readonly file: string;
   readonly environment: Environment;
   /** Line and column of the node at `path`, or of its nearest existing parent. */
-  readonly locate: (path: YamlPath) => { line: number; column: number } | undefined;
+  readonly locate: (path: YamlPath, atKey?: boolean) => { line: number; column: number } | undefined;
 }
 
 /** Parses environment YAML text; `file` names it in errors and gives the default name. */
@@ -24,7 +24,13 @@ export function parseEnvironment(text: string, file: string): LoadedEnvironment 
   if (doc.errors.length > 0) {
     throw new InputError(doc.errors.map((e) => ({ file, ...at(e.pos[0]), message: `invalid YAML: ${e.message.split('\n')[0]}` })));
   }
-  const locate = (yamlPath: YamlPath) => {
+  const locate = (yamlPath: YamlPath, atKey = false) => {
+    if (atKey && yamlPath.length > 0) {
+      const parent = doc.getIn(yamlPath.slice(0, -1), true);
+      const last = yamlPath[yamlPath.length - 1];
+      const pair = isMap(parent) ? parent.items.find((p) => isScalar(p.key) && p.key.value === last) : undefined;
+      if (pair && isNode(pair.key) && pair.key.range) return at(pair.key.range[0]);
+    }
     for (let n = yamlPath.length; n >= 0; n--) {
       const node = n === 0 ? doc.contents : doc.getIn(yamlPath.slice(0, n), true);
       if (isNode(node) && node.range) return at(node.range[0]);

@@ -34,25 +34,29 @@ class Reader {
   }
 
   /** A mapping with only the given keys; unknown keys are errors (flannel would silently ignore them). */
+  // Every reader returns undefined for a missing value without a second message: `required` said it.
   public mapping(value: Json, path: YamlPath, keys: readonly string[]): Obj | undefined {
+    if (value === undefined) return undefined;
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       return this.fail(path, `expected a mapping, got ${describeValue(value)}`);
     }
     for (const key of Object.keys(value)) {
       if (!keys.includes(key)) {
         const hint = closest(key, keys);
-        this.fail([...path, key], `unknown key${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${keys.join(', ')}`);
+        this.problems.push({ path: [...path, key], atKey: true, message: `unknown key${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${keys.join(', ')}` });
       }
     }
     return value as Obj;
   }
 
   public list(value: Json, path: YamlPath): Json[] | undefined {
+    if (value === undefined) return undefined;
     if (!Array.isArray(value)) return this.fail(path, `expected a list, got ${describeValue(value)}`);
     return value;
   }
 
   public integer(value: Json, path: YamlPath, min: number, max: number, what = 'an integer'): number | undefined {
+    if (value === undefined) return undefined;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
       return this.fail(path, `expected ${what} between ${min} and ${max}, got ${describeValue(value)}`);
     }
@@ -60,6 +64,7 @@ class Reader {
   }
 
   public string(value: Json, path: YamlPath, pattern: RegExp, expected: string): string | undefined {
+    if (value === undefined) return undefined;
     if (typeof value !== 'string' || !pattern.test(value)) {
       return this.fail(path, `expected ${expected}, got ${describeValue(value)}`);
     }
@@ -128,18 +133,21 @@ function readFlannel(r: Reader, value: Json): Partial<FlannelSettings> {
   return { backend, podNetwork, podNetworkV6, vni, port };
 }
 
-function readClouds(r: Reader, value: Json): Cloud[] {
+/** The clouds, and every cloud name that was readable (so one bad nicMtu does not make links fail too). */
+function readClouds(r: Reader, value: Json): { clouds: Cloud[]; names: string[] } {
   const list = r.list(value, ['clouds']);
-  if (!list) return [];
+  if (!list) return { clouds: [], names: [] };
   if (list.length === 0) r.fail(['clouds'], 'expected at least one cloud');
   const seen = new Map<string, number>();
   const clouds: Cloud[] = [];
+  const names: string[] = [];
   list.forEach((item, i) => {
     const path = ['clouds', i];
     const obj = r.mapping(item, path, ['name', 'nicMtu', 'fabricMtu', 'nodeSelector', 'nodes']);
     if (!obj) return;
     const name = r.string(r.required(obj, 'name', path), [...path, 'name'], DNS_LABEL, 'a lowercase DNS label such as "cloud-a"');
     if (name !== undefined) {
+      names.push(name);
       if (seen.has(name)) r.fail([...path, 'name'], `duplicate cloud name "${name}" (first at clouds[${seen.get(name)}])`);
       seen.set(name, i);
     }
@@ -173,7 +181,7 @@ function readClouds(r: Reader, value: Json): Cloud[] {
       clouds.push({ name, nicMtu, ...(fabricMtu !== undefined && { fabricMtu }), ...(nodeSelector && { nodeSelector }), ...(nodes && { nodes }) });
     }
   });
-  return clouds;
+  return { clouds, names: [...new Set(names)] };
 }
 
 function readLinks(r: Reader, value: Json, cloudNames: readonly string[]): Link[] {
@@ -263,8 +271,8 @@ export function toEnvironment(doc: Json, defaultName?: string): Environment {
     name = defaultName;
   }
   const flannel = readFlannel(r, r.required(root, 'flannel', []));
-  const clouds = readClouds(r, r.required(root, 'clouds', []));
-  const links = readLinks(r, root.links, clouds.map((c) => c.name));
+  const { clouds, names } = readClouds(r, r.required(root, 'clouds', []));
+  const links = readLinks(r, root.links, names);
   const mssClamp = readMssClamp(r, root.mssClamp);
   const images = readImages(r, root.images);
   if (r.problems.length > 0) throw new InputError(r.problems);

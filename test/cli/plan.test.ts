@@ -1,0 +1,49 @@
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { REPO } from '../support/dist';
+
+const CLI = path.join(REPO, 'bin', 'flannel-mtu');
+const cli = (...args: string[]) => spawnSync(CLI, args, { cwd: REPO, encoding: 'utf8' });
+
+describe('flannel-mtu plan', () => {
+  test('--json prints exactly one JSON object with the documented keys (seed: 1380 / 1330 / 1290)', () => {
+    const out = execFileSync(CLI, ['plan', 'environments/seed-dev.yaml', '--json'], { cwd: REPO, encoding: 'utf8' });
+    const plan = JSON.parse(out);
+    expect(plan).toMatchObject({
+      environment: 'seed-dev', backend: 'vxlan', underlayMtu: 1380, underlayMtuV6: null, backendMtu: 1380, podMtu: 1330, mss: 1290, mssV6: null,
+      binding: { kind: 'link', name: 'sdwan', mtu: 1380, family: 'ipv4', path: 'links[0].pathMtu' },
+    });
+    expect(plan.paths).toEqual([
+      expect.objectContaining({ from: 'cloud-a', to: 'cloud-a', pathMtu: 1400, headroom: 20 }),
+      expect.objectContaining({ from: 'cloud-b', to: 'cloud-b', pathMtu: 1400, headroom: 20 }),
+      expect.objectContaining({ from: 'cloud-a', to: 'cloud-b', pathMtu: 1380, headroom: 0 }),
+    ]);
+  });
+
+  test('the table shows the numbers, every path and the reasoning', () => {
+    const r = cli('plan', 'environments/seed-dev.yaml');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('underlay MTU  1380  bound by link sdwan (IPv4 1380)');
+    expect(r.stdout).toContain('Backend.MTU   1380  net-conf.json; flannel subtracts 50');
+    expect(r.stdout).toMatch(/link sdwan\s+cloud-a <-> cloud-b\s+1380\s+0  <- binding/);
+    expect(r.stdout).toContain('so pods get 1380 - 50 = 1330');
+  });
+
+  test('fails on bad input with nothing on stdout and the location on stderr', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flannel-mtu-cli-'));
+    const file = path.join(dir, 'bad.yaml');
+    fs.writeFileSync(file, fs.readFileSync(path.join(REPO, 'environments/seed-dev.yaml'), 'utf8').replace('pathMtu: 1380', 'pathMtu: 600'));
+    const r = cli('plan', file, '--json');
+    fs.rmSync(dir, { recursive: true });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^error: .*bad\.yaml:\d+:14: links\[0\]\.pathMtu: pod MTU would be 550 \(link sdwan path MTU 600 - vxlan overhead 50 over IPv4\), below IPv4's minimum MTU 576\n$/);
+  });
+
+  test('fails on a missing file and an unknown command', () => {
+    expect(cli('plan', 'environments/nope.yaml')).toMatchObject({ status: 1, stdout: '', stderr: 'error: environments/nope.yaml: cannot read the environment file: ENOENT\n' });
+    expect(cli('frobnicate').status).not.toBe(0);
+  });
+});

@@ -1,0 +1,129 @@
+import { InputError, parseEnvironment } from '../../src/config';
+
+const SEED = `name: seed-dev
+flannel:
+  podNetwork: 10.244.0.0/16
+clouds:
+  - name: cloud-a
+    nicMtu: 1400
+  - name: cloud-b
+    nicMtu: 1400
+links:
+  - between: [cloud-a, cloud-b]
+    pathMtu: 1380
+`;
+
+/** The error lines for a file, as the CLI prints them. */
+function errors(text: string, file = 'environments/dev.yaml'): string[] {
+  try {
+    parseEnvironment(text, file);
+  } catch (e) {
+    expect(e).toBeInstanceOf(InputError);
+    return (e as Error).message.split('\n');
+  }
+  throw new Error('expected an InputError');
+}
+
+describe('parseEnvironment', () => {
+  test('reads the documented example, with defaults filled in', () => {
+    const { environment } = parseEnvironment(SEED, 'environments/seed-dev.yaml');
+    expect(environment).toEqual({
+      name: 'seed-dev',
+      flannel: { backend: 'vxlan', podNetwork: '10.244.0.0/16', vni: 1 },
+      clouds: [{ name: 'cloud-a', nicMtu: 1400 }, { name: 'cloud-b', nicMtu: 1400 }],
+      links: [{ between: ['cloud-a', 'cloud-b'], pathMtu: 1380 }],
+      mssClamp: { enabled: true },
+      images: { flannel: 'ghcr.io/flannel-io/flannel:v0.28.9', flannelCniPlugin: 'ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3' },
+    });
+  });
+
+  test('the name defaults to the file name', () => {
+    expect(parseEnvironment(SEED.replace('name: seed-dev\n', ''), 'environments/staging-eu.yml').environment.name).toBe('staging-eu');
+  });
+
+  test('link mtu and overhead give pathMtu = mtu - overhead', () => {
+    const text = SEED.replace('pathMtu: 1380', 'mtu: 1400\n    overhead: 20');
+    expect(parseEnvironment(text, 'x.yaml').environment.links[0].pathMtu).toBe(1380);
+  });
+
+  test('fails when an MTU is a string, naming file, line, column and YAML path', () => {
+    expect(errors(SEED.replace('nicMtu: 1400\n  - name: cloud-b', 'nicMtu: "1400"\n  - name: cloud-b'))).toEqual([
+      'environments/dev.yaml:6:13: clouds[0].nicMtu: expected an integer between 576 and 65535, got "1400" (a string)',
+    ]);
+  });
+
+  test('fails when an MTU is not an integer or out of range', () => {
+    expect(errors(SEED.replace('pathMtu: 1380', 'pathMtu: 1380.5'))).toEqual([
+      'environments/dev.yaml:11:14: links[0].pathMtu: expected an integer between 576 and 65535, got 1380.5',
+    ]);
+    expect(errors(SEED.replace('pathMtu: 1380', 'pathMtu: 500'))[0]).toContain('links[0].pathMtu: expected an integer between 576 and 65535, got 500');
+  });
+
+  test('fails on unknown keys, suggesting the likely one (flannel would silently ignore them)', () => {
+    expect(errors(SEED.replace('nicMtu: 1400\n  - name: cloud-b', 'nicMTU: 1400\n  - name: cloud-b'))).toEqual([
+      'environments/dev.yaml:6:5: clouds[0].nicMTU: unknown key (did you mean "nicMtu"?); allowed: name, nicMtu, fabricMtu, nodeSelector, nodes',
+      'environments/dev.yaml:5:5: clouds[0]: missing required key "nicMtu"',
+    ]);
+  });
+
+  test('fails on duplicate cloud names', () => {
+    expect(errors(SEED.replace('name: cloud-b', 'name: cloud-a'))).toContain(
+      'environments/dev.yaml:7:11: clouds[1].name: duplicate cloud name "cloud-a" (first at clouds[0])',
+    );
+  });
+
+  test('fails when a link names an unknown cloud', () => {
+    expect(errors(SEED.replace('between: [cloud-a, cloud-b]', 'between: [cloud-a, cloud-c]'))).toEqual([
+      'environments/dev.yaml:10:24: links[0].between[1]: unknown cloud "cloud-c"; clouds are: cloud-a, cloud-b',
+      'environments/dev.yaml:10:3: links: no link joins clouds "cloud-a" and "cloud-b"; every pair of clouds needs one (declare its measured pathMtu)',
+    ]);
+  });
+
+  test('fails when a pair of clouds has no link', () => {
+    expect(errors(SEED.replace(/links:[\s\S]*$/, 'links: []\n'))).toEqual([
+      'environments/dev.yaml:9:8: links: no link joins clouds "cloud-a" and "cloud-b"; every pair of clouds needs one (declare its measured pathMtu)',
+    ]);
+  });
+
+  test('fails when two links join the same pair', () => {
+    expect(errors(`${SEED}  - between: [cloud-b, cloud-a]\n    pathMtu: 1300\n`)).toContain(
+      'environments/dev.yaml:12:14: links[1].between: clouds "cloud-b" and "cloud-a" are already joined by links[0]; give exactly one link per pair',
+    );
+  });
+
+  test('fails when a link gives both pathMtu and mtu', () => {
+    expect(errors(SEED.replace('pathMtu: 1380', 'pathMtu: 1380\n    mtu: 1400\n    overhead: 20'))).toEqual([
+      'environments/dev.yaml:10:5: links[0]: give either pathMtu, or mtu and overhead, not both',
+    ]);
+  });
+
+  test('fails on backends flannel-mtu cannot plan', () => {
+    expect(errors(SEED.replace('flannel:\n', 'flannel:\n  backend: udp\n'))[0]).toBe(
+      'environments/dev.yaml:3:12: flannel.backend: backend "udp" is not supported: flannel takes no MTU for it, so no derived MTU could reach the nodes; use vxlan or wireguard',
+    );
+    expect(errors(SEED.replace('flannel:\n', 'flannel:\n  backend: vxlan2\n'))[0]).toBe(
+      'environments/dev.yaml:3:12: flannel.backend: expected one of vxlan, wireguard, host-gw, got "vxlan2" (a string)',
+    );
+  });
+
+  test('fails on a bad CIDR and a bad node address', () => {
+    expect(errors(SEED.replace('10.244.0.0/16', '10.244.0.0/33').replace('nicMtu: 1400\n  - name: cloud-b', 'nicMtu: 1400\n    nodes: [192.168.1.300]\n  - name: cloud-b'))).toEqual([
+      'environments/dev.yaml:3:15: flannel.podNetwork: expected an IPv4 CIDR such as 10.244.0.0/16, got "10.244.0.0/33"',
+      'environments/dev.yaml:7:13: clouds[0].nodes[0]: expected an IPv4 or IPv6 address, got "192.168.1.300" (a string)',
+    ]);
+  });
+
+  test('fails on invalid YAML with its line', () => {
+    expect(errors('name: x\nclouds: [a\n')[0]).toMatch(/^environments\/dev\.yaml:\d+:\d+: invalid YAML: /);
+  });
+
+  test('fails on a duplicate YAML key', () => {
+    expect(errors(SEED.replace('name: seed-dev', 'name: seed-dev\nname: other'))[0]).toMatch(/^environments\/dev\.yaml:2:1: invalid YAML: Map keys must be unique/);
+  });
+
+  test('fails without a name when the file name is not a DNS label', () => {
+    expect(errors(SEED.replace('name: seed-dev\n', ''), 'envs/Prod_EU.yaml')).toEqual([
+      'envs/Prod_EU.yaml:1:1: (document): missing "name", and the file name "Prod_EU" is not a lowercase DNS label to default to',
+    ]);
+  });
+});

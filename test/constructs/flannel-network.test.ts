@@ -1,0 +1,112 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Testing } from 'cdk8s';
+import { FlannelChart } from '../../src/charts/flannel-chart';
+import { toEnvironment } from '../../src/config';
+import { validateObjects } from '../../src/validation/kubernetes-schema';
+import { findObject, K8sObject, parseManifest } from '../support/dist';
+
+const SEED = {
+  name: 'seed-dev',
+  flannel: { podNetwork: '10.244.0.0/16' },
+  clouds: [{ name: 'cloud-a', nicMtu: 1400 }, { name: 'cloud-b', nicMtu: 1400 }],
+  links: [{ between: ['cloud-a', 'cloud-b'], pathMtu: 1380 }],
+};
+
+function synth(doc: Record<string, unknown> = SEED): K8sObject[] {
+  return Testing.synth(new FlannelChart(Testing.app({ outdir: '/nonexistent' }), 'test', { environment: toEnvironment(doc) }));
+}
+
+/** Paths where `actual` lacks something `expected` has; lists of named objects are matched by name. */
+function missingFrom(expected: unknown, actual: unknown, at = ''): string[] {
+  if (typeof expected === 'string' && expected.trim().startsWith('{') && typeof actual === 'string') {
+    return missingFrom(JSON.parse(expected), JSON.parse(actual), `${at}(json)`);
+  }
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(actual)) return [`${at}: expected a list`];
+    return expected.flatMap((e, i) => {
+      const named = e && typeof e === 'object' && 'name' in e;
+      const match = named ? actual.find((a) => a?.name === e.name) : actual[i];
+      return match === undefined ? [`${at}[${named ? e.name : i}]: missing`] : missingFrom(e, match, `${at}[${named ? e.name : i}]`);
+    });
+  }
+  if (expected && typeof expected === 'object') {
+    if (!actual || typeof actual !== 'object') return [`${at}: expected a mapping`];
+    return Object.entries(expected).flatMap(([k, v]) => missingFrom(v, (actual as Record<string, unknown>)[k], `${at}.${k}`));
+  }
+  // The upstream file writes the resource request "100m" and our quantities are strings too.
+  return expected === actual ? [] : [`${at}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`];
+}
+
+describe('FlannelNetwork', () => {
+  const upstream = parseManifest(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'upstream-kube-flannel.yml'), 'utf8'));
+
+  test('is a superset of upstream kube-flannel.yml v0.28.9: same objects, every field upstream sets', () => {
+    const ours = synth();
+    expect(ours.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(upstream.map((o) => `${o.kind}/${o.metadata.name}`));
+    for (const u of upstream) {
+      expect(missingFrom(u, findObject(ours, u.kind, u.metadata.name), `${u.kind}`)).toEqual([]);
+    }
+  });
+
+  test('the parity check can fail', () => {
+    expect(missingFrom({ a: [{ name: 'x', b: 1 }] }, { a: [{ name: 'x', b: 2 }] })).toEqual(['.a[x].b: expected 1, got 2']);
+  });
+
+  test('net-conf.json always names the backend and carries Backend.MTU as a JSON number', () => {
+    const cm = findObject(synth(), 'ConfigMap');
+    expect(JSON.parse(cm.data['net-conf.json'])).toEqual({ Network: '10.244.0.0/16', EnableNFTables: false, Backend: { Type: 'vxlan', MTU: 1380, VNI: 1 } });
+  });
+
+  test('dual-stack net-conf.json enables IPv6 and wireguard has no VNI', () => {
+    const cm = findObject(synth({ ...SEED, flannel: { backend: 'wireguard', podNetwork: '10.244.0.0/16', podNetworkV6: 'fd00:10:244::/56' } }), 'ConfigMap');
+    // wireguard dual-stack: 1380 - 80 (IPv6 cost) = 1300 for pods; Backend.MTU 1300 + 80 = 1380.
+    expect(JSON.parse(cm.data['net-conf.json'])).toEqual({
+      Network: '10.244.0.0/16', EnableIPv6: true, IPv6Network: 'fd00:10:244::/56', EnableNFTables: false, Backend: { Type: 'wireguard', MTU: 1380 },
+    });
+    expect(JSON.parse(cm.data['cni-conf.json']).plugins[0].delegate.mtu).toBe(1300);
+  });
+
+  test('the config checksum changes with the MTU and only with the config', () => {
+    const checksum = (objects: K8sObject[]) => findObject(objects, 'DaemonSet').spec.template.metadata.annotations['flannel-mtu.io/config-checksum'];
+    const base = checksum(synth());
+    expect(base).toMatch(/^[0-9a-f]{64}$/);
+    expect(checksum(synth())).toBe(base);
+    expect(checksum(synth({ ...SEED, links: [{ between: ['cloud-a', 'cloud-b'], pathMtu: 1370 }] }))).not.toBe(base);
+  });
+
+  test('cluster-scoped objects carry no namespace; namespaced ones are in kube-flannel', () => {
+    for (const o of synth()) {
+      const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind);
+      expect([o.kind, o.metadata.namespace]).toEqual([o.kind, clusterScoped ? undefined : 'kube-flannel']);
+    }
+  });
+
+  test('node init containers run after install-cni and before flanneld, with only the capabilities they need', () => {
+    const spec = findObject(synth(), 'DaemonSet').spec.template.spec;
+    expect(spec.initContainers.map((c: K8sObject) => c.name)).toEqual(['install-cni-plugin', 'install-cni', 'apply-node-mtu', 'tcp-mss-clamp']);
+    const byName = Object.fromEntries(spec.initContainers.map((c: K8sObject) => [c.name, c]));
+    expect(byName['apply-node-mtu'].securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN'] });
+    expect(byName['tcp-mss-clamp'].securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] });
+    expect(byName['tcp-mss-clamp'].volumeMounts).toEqual([{ name: 'xtables-lock', mountPath: '/run/xtables.lock' }]);
+    for (const c of [byName['apply-node-mtu'], byName['tcp-mss-clamp']]) {
+      expect(c.image).toBe('ghcr.io/flannel-io/flannel:v0.28.9');
+      expect(c.command).toEqual(['/bin/sh', '-c']);
+      expect(c.securityContext).toMatchObject({ privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true });
+    }
+  });
+
+  test('mssClamp disabled keeps the container with no rules, so it removes an old clamp', () => {
+    const spec = findObject(synth({ ...SEED, mssClamp: { enabled: false } }), 'DaemonSet').spec.template.spec;
+    const clamp = spec.initContainers.find((c: K8sObject) => c.name === 'tcp-mss-clamp');
+    expect(clamp.env).toEqual([{ name: 'MSS_RULES_V4', value: '' }, { name: 'MSS_RULES_V6', value: '' }]);
+  });
+
+  test('every object passes the Kubernetes schema, and the schema check catches a wrong type', () => {
+    const objects = synth();
+    expect(validateObjects(objects)).toEqual([]);
+    const broken = structuredClone(findObject(objects, 'DaemonSet'));
+    broken.spec.template.spec.hostNetwork = 'yes';
+    expect(validateObjects([broken])).toEqual([{ object: 'DaemonSet kube-flannel/kube-flannel-ds', message: 'data/spec/template/spec/hostNetwork must be boolean' }]);
+  });
+});

@@ -1,0 +1,148 @@
+import { InputError, toEnvironment } from '../../src/config';
+import { planMtu } from '../../src/mtu';
+
+/** An environment from a plain object, as an environment file would give it. */
+function env(overrides: Record<string, unknown> = {}, flannel: Record<string, unknown> = {}) {
+  return toEnvironment({
+    name: 'test',
+    flannel: { podNetwork: '10.244.0.0/16', ...flannel },
+    clouds: [
+      { name: 'cloud-a', nicMtu: 1400 },
+      { name: 'cloud-b', nicMtu: 1400 },
+    ],
+    links: [{ between: ['cloud-a', 'cloud-b'], pathMtu: 1380 }],
+    ...overrides,
+  });
+}
+
+const twoClouds = (nicA: number, nicB: number, link: Record<string, unknown>) => ({
+  clouds: [
+    { name: 'cloud-a', nicMtu: nicA },
+    { name: 'cloud-b', nicMtu: nicB },
+  ],
+  links: [{ between: ['cloud-a', 'cloud-b'], ...link }],
+});
+
+describe('planMtu: derived numbers', () => {
+  test('the seed incident: SD-WAN path 1380 -> Backend.MTU 1380, pods 1380-50 = 1330, MSS 1330-40 = 1290', () => {
+    const plan = planMtu(env());
+    expect(plan).toMatchObject({ underlayMtu: 1380, underlayMtuV6: null, backendMtu: 1380, podMtu: 1330, mss: 1290, mssV6: null });
+    expect(plan.binding).toMatchObject({ kind: 'link', name: 'cloud-a~cloud-b', family: 'ipv4', mtu: 1380 });
+    expect(plan.deviceMtus).toEqual({ 'cni0': 1330, 'flannel.1': 1330 });
+  });
+
+  test('headroom: NIC paths 1400 - (1330 + 50) = 20, the binding link 0', () => {
+    expect(planMtu(env()).paths.map((p) => [p.name, p.pathMtu, p.headroom])).toEqual([
+      ['cloud-a', 1400, 20],
+      ['cloud-b', 1400, 20],
+      ['cloud-a~cloud-b', 1380, 0],
+    ]);
+  });
+
+  test.each([
+    // [case, clouds and link, underlay, Backend.MTU, pod MTU, binding]
+    ['link as mtu - overhead: 1400 - 20 = 1380 -> pods 1330', twoClouds(1400, 1400, { mtu: 1400, overhead: 20 }), 1380, 1380, 1330, 'link cloud-a~cloud-b'],
+    ['link no narrower than the NICs: the NIC binds, 1400 - 50 = 1350', twoClouds(1400, 1400, { pathMtu: 1400 }), 1400, 1400, 1350, 'cloud cloud-a'],
+    ['smaller NIC in cloud-b binds: 1450 - 50 = 1400', twoClouds(9001, 1450, { pathMtu: 1500 }), 1450, 1450, 1400, 'cloud cloud-b'],
+  ])('%s', (_name, overrides, underlay, backendMtu, podMtu, binding) => {
+    const plan = planMtu(env(overrides));
+    expect([plan.underlayMtu, plan.backendMtu, plan.podMtu]).toEqual([underlay, backendMtu, podMtu]);
+    expect(`${plan.binding.kind} ${plan.binding.name}`).toBe(binding);
+  });
+
+  test('a cloud fabric smaller than its NICs binds: fabric 1460 - 50 = 1410', () => {
+    const plan = planMtu(env({ clouds: [{ name: 'cloud-a', nicMtu: 1500, fabricMtu: 1460 }, { name: 'cloud-b', nicMtu: 1500 }], links: [{ between: ['cloud-a', 'cloud-b'], pathMtu: 1500 }] }));
+    expect(plan.podMtu).toBe(1410);
+    expect(plan.binding).toMatchObject({ kind: 'cloud', name: 'cloud-a', mtu: 1460, path: ['clouds', 0, 'fabricMtu'] });
+  });
+
+  test('three clouds 9001 / 1500 / 1460 with links 1500, 1427 and 1420 (IPv6 1410), dual-stack: IPv6 over the SD-WAN binds at 1410 - 70 = 1340', () => {
+    const plan = planMtu(env({
+      clouds: [{ name: 'aws', nicMtu: 9001 }, { name: 'onprem', nicMtu: 1500 }, { name: 'gcp', nicMtu: 1460 }],
+      links: [
+        { between: ['aws', 'onprem'], pathMtu: 1500 },
+        { between: ['aws', 'gcp'], mtu: 1500, overhead: 73 },
+        { between: ['onprem', 'gcp'], pathMtu: 1420, pathMtuV6: 1410 },
+      ],
+    }, { podNetworkV6: 'fd00:10:42::/56' }));
+    // Backend.MTU = 1340 + 50 (flannel subtracts 50 for both families) = 1390; MSS 1340-40, 1340-60.
+    expect(plan).toMatchObject({ underlayMtu: 1420, underlayMtuV6: 1410, backendMtu: 1390, podMtu: 1340, mss: 1300, mssV6: 1280 });
+    expect(plan.binding).toMatchObject({ kind: 'link', name: 'onprem~gcp', family: 'ipv6', mtu: 1410 });
+    // IPv4 headroom over the SD-WAN: 1420 - (1340 + 50) = 30; over the 1427 IPsec link: 1427 - 1390 = 37, IPv6 1427 - 1410 = 17.
+    expect(plan.paths.find((p) => p.name === 'onprem~gcp')).toMatchObject({ headroom: 30, headroomV6: 0 });
+    expect(plan.paths.find((p) => p.name === 'aws~gcp')).toMatchObject({ pathMtu: 1427, headroom: 37, headroomV6: 17 });
+    expect(plan.deviceMtus).toEqual({ 'cni0': 1340, 'flannel-v6.1': 1340, 'flannel.1': 1340 });
+  });
+
+  test('dual-stack vxlan on equal paths (flannel #1781): 1500 - 70 = 1430 for pods, Backend.MTU 1430 + 50 = 1480, not 1500', () => {
+    const plan = planMtu(env(twoClouds(1500, 1500, { pathMtu: 1500 }), { podNetworkV6: 'fd00::/56' }));
+    expect(plan).toMatchObject({ backendMtu: 1480, podMtu: 1430, mss: 1390, mssV6: 1370, encapOverheadV6: 70 });
+    expect(plan.binding).toMatchObject({ kind: 'cloud', name: 'cloud-a', family: 'ipv6' });
+  });
+
+  test('wireguard over IPv4: costs 60, flannel subtracts 80: pods 1380 - 60 = 1320, Backend.MTU 1320 + 80 = 1400', () => {
+    const plan = planMtu(env({}, { backend: 'wireguard' }));
+    expect(plan).toMatchObject({ backendMtu: 1400, podMtu: 1320, mss: 1280, flannelOverhead: 80, encapOverhead: 60 });
+    expect(plan.deviceMtus).toEqual({ 'cni0': 1320, 'flannel-wg': 1320 });
+  });
+
+  test('wireguard dual-stack: IPv6 costs 80, pods 1380 - 80 = 1300, Backend.MTU 1380', () => {
+    const plan = planMtu(env({}, { backend: 'wireguard', podNetworkV6: 'fd00::/56' }));
+    expect(plan).toMatchObject({ backendMtu: 1380, podMtu: 1300, mss: 1260, mssV6: 1240 });
+    expect(plan.devices).toEqual({ overlay: 'flannel-wg', overlayV6: 'flannel-wg-v6', bridge: 'cni0' });
+  });
+
+  test('host-gw in one cloud: no encapsulation, pods get the NIC MTU 1500, flannel takes no Backend.MTU', () => {
+    const plan = planMtu(env({ clouds: [{ name: 'dc', nicMtu: 1500 }], links: [] }, { backend: 'host-gw' }));
+    expect(plan).toMatchObject({ backendMtu: null, podMtu: 1500, mss: 1460 });
+    expect(plan.deviceMtus).toEqual({ cni0: 1500 });
+  });
+
+  test('vni names the devices: vni 4096 -> flannel.4096', () => {
+    expect(planMtu(env({}, { vni: 4096 })).devices.overlay).toBe('flannel.4096');
+  });
+
+  test('reasoning states the derivation with the numbers', () => {
+    expect(planMtu(env()).reasoning).toEqual([
+      'underlay IPv4 MTU 1380: the smallest of 2 cloud NIC/fabric MTUs and 1 link path MTUs',
+      'binding constraint: link cloud-a~cloud-b path MTU (IPv4) at 1380; vxlan costs 50 bytes over IPv4, so pods get 1380 - 50 = 1330',
+      'Backend.MTU 1380 = 1330 + 50: flannel subtracts 50 from it for vxlan, whatever the family',
+      'MSS 1290 = 1330 - 40 (IPv4 + TCP headers)',
+    ]);
+  });
+
+  test('warns when a link claims more than the NICs it joins, and uses the NICs', () => {
+    const plan = planMtu(env(twoClouds(1400, 1450, { pathMtu: 1500 })));
+    expect(plan.warnings).toEqual([{ path: ['links', 0, 'pathMtu'], message: expect.stringContaining('path MTU 1500 exceeds the NICs it joins (cloud-a 1400, cloud-b 1450)') }]);
+    expect(plan.paths.find((p) => p.kind === 'link')!.pathMtu).toBe(1400);
+    expect(plan.podMtu).toBe(1350);
+  });
+});
+
+describe('planMtu: refusals', () => {
+  const refusal = (f: () => unknown): string => {
+    try {
+      f();
+    } catch (e) {
+      expect(e).toBeInstanceOf(InputError);
+      return (e as Error).message;
+    }
+    throw new Error('expected an InputError');
+  };
+
+  test('fails when the pod MTU would be below IPv4 minimum 576 (path 620 - 50 = 570)', () => {
+    expect(refusal(() => planMtu(env(twoClouds(1400, 1400, { pathMtu: 620 }))))).toBe(
+      'links[0].pathMtu: pod MTU would be 570 (link cloud-a~cloud-b path MTU 620 - vxlan overhead 50 over IPv4), below IPv4\'s minimum MTU 576',
+    );
+  });
+
+  test('fails when dual-stack pods would be below IPv6 minimum 1280 (path 1340 - 70 = 1270)', () => {
+    expect(refusal(() => planMtu(env(twoClouds(1400, 1400, { pathMtu: 1340 }), { podNetworkV6: 'fd00::/56' })))).toContain(
+      'pod MTU would be 1270 (link cloud-a~cloud-b path MTU 1340 - vxlan overhead 70 over IPv6), below IPv6\'s minimum MTU 1280 (the cluster is dual-stack)',
+    );
+  });
+
+  test('fails when host-gw spans clouds', () => {
+    expect(refusal(() => planMtu(env({}, { backend: 'host-gw' })))).toMatch(/^flannel\.backend: host-gw .* needs every node on one L2 segment/);
+  });
+});
