@@ -12,9 +12,9 @@ import {
 } from './environment';
 import { cidrProblem, isIpv4, isIpv6 } from './net';
 
-/** Smallest and largest MTU an underlay value may have (IPv4's minimum datagram to IP's maximum). */
+/** Smallest and largest underlay MTU: IPv4's minimum datagram, and the largest jumbo frame NICs support (the node scripts refuse more). */
 export const MIN_UNDERLAY_MTU = 576;
-export const MAX_UNDERLAY_MTU = 65535;
+export const MAX_UNDERLAY_MTU = 9216;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;

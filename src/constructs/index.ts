@@ -2,3 +2,4 @@ export * from './flannel-network';
 export * from './node-mtu';
 export * from './tcp-mss-clamp';
 export * from './names';
+export * from './path-mtu-probe';

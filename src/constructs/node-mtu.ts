@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
 import { MtuPlan } from '../mtu/plan';
 import { nodeScript } from '../node/scripts';
-import { nodeInitContainer } from './node-init';
+import { nodeScriptContainer } from './node-script-container';
 
 export interface NodeMtuProps {
   /** The MTU plan; the devices and their MTUs come from `plan.deviceMtus`. */
@@ -26,7 +26,7 @@ export class NodeMtu extends Construct {
   constructor(scope: Construct, id: string, props: NodeMtuProps) {
     super(scope, id);
     const deviceMtus = Object.entries(props.plan.deviceMtus).map(([device, mtu]) => `${device}=${mtu}`).join(' ');
-    this.container = nodeInitContainer({
+    this.container = nodeScriptContainer({
       name: 'apply-node-mtu',
       image: props.image,
       script: nodeScript('apply-node-mtu.sh'),

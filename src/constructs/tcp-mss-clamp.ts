@@ -3,7 +3,7 @@ import * as k8s from '../../imports/k8s';
 import { MtuPlan } from '../mtu/plan';
 import { nodeScript } from '../node/scripts';
 import { XTABLES_LOCK_MOUNT } from './flannel-network';
-import { nodeInitContainer } from './node-init';
+import { nodeScriptContainer } from './node-script-container';
 
 export interface TcpMssClampProps {
   /** The MTU plan; the MSS values and overlay devices come from it. */
@@ -47,7 +47,7 @@ export class TcpMssClamp extends Construct {
   constructor(scope: Construct, id: string, props: TcpMssClampProps) {
     super(scope, id);
     this.rules = props.enabled === false ? { v4: [], v6: [] } : overlayMssRules(props.plan);
-    this.container = nodeInitContainer({
+    this.container = nodeScriptContainer({
       name: 'tcp-mss-clamp',
       image: props.image,
       script: nodeScript('tcp-mss-clamp.sh'),

@@ -1,2 +1,3 @@
 export * from './backends';
 export * from './plan';
+export * from './probe';

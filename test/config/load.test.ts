@@ -48,15 +48,15 @@ describe('parseEnvironment', () => {
 
   test('fails when an MTU is a string, naming file, line, column and YAML path', () => {
     expect(errors(SEED.replace('nicMtu: 1400\n  - name: cloud-b', 'nicMtu: "1400"\n  - name: cloud-b'))).toEqual([
-      'environments/dev.yaml:6:13: clouds[0].nicMtu: expected an integer between 576 and 65535, got "1400" (a string)',
+      'environments/dev.yaml:6:13: clouds[0].nicMtu: expected an integer between 576 and 9216, got "1400" (a string)',
     ]);
   });
 
   test('fails when an MTU is not an integer or out of range', () => {
     expect(errors(SEED.replace('pathMtu: 1380', 'pathMtu: 1380.5'))).toEqual([
-      'environments/dev.yaml:11:14: links[0].pathMtu: expected an integer between 576 and 65535, got 1380.5',
+      'environments/dev.yaml:11:14: links[0].pathMtu: expected an integer between 576 and 9216, got 1380.5',
     ]);
-    expect(errors(SEED.replace('pathMtu: 1380', 'pathMtu: 500'))[0]).toContain('links[0].pathMtu: expected an integer between 576 and 65535, got 500');
+    expect(errors(SEED.replace('pathMtu: 1380', 'pathMtu: 500'))[0]).toContain('links[0].pathMtu: expected an integer between 576 and 9216, got 500');
   });
 
   test('fails on unknown keys, suggesting the likely one (flannel would silently ignore them)', () => {

@@ -21,7 +21,7 @@ const environments = fc
       links: pairs.map((between, i) => ({
         between,
         pathMtu: links[i].pathMtu,
-        ...(links[i].v6Delta !== null && { pathMtuV6: Math.max(576, links[i].pathMtu + links[i].v6Delta!) }),
+        ...(links[i].v6Delta !== null && { pathMtuV6: Math.min(9216, Math.max(576, links[i].pathMtu + links[i].v6Delta!)) }),
       })),
     });
   });

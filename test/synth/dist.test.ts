@@ -134,7 +134,7 @@ describe('npm run synth (src/main.ts)', () => {
     } finally {
       err.mockRestore();
     }
-    expect(stderr.join('')).toMatch(/error: .*b-bad\.yaml:\d+:\d+: links\[0\]\.pathMtu: expected an integer between 576 and 65535, got "1380" \(a string\)\nnothing was written\n/);
+    expect(stderr.join('')).toMatch(/error: .*b-bad\.yaml:\d+:\d+: links\[0\]\.pathMtu: expected an integer between 576 and 9216, got "1380" \(a string\)\nnothing was written\n/);
     expect(fs.readdirSync(out)).toEqual(['old.k8s.yaml']);
     expect(fs.readFileSync(path.join(out, 'old.k8s.yaml'), 'utf8')).toBe('previous output\n');
   });

@@ -1,7 +1,7 @@
 #!/bin/sh
 # apply-node-mtu: give flannel's existing devices the planned MTU before flanneld starts.
 #
-# Env DEVICE_MTUS: space-separated name=mtu pairs, e.g. "flannel.1=1330 cni0=1330".
+# Env DEVICE_MTUS: space-separated name=mtu pairs, e.g. "flannel.1=<pod mtu> cni0=<pod mtu>".
 #
 # Why: flanneld reuses an existing flannel.1/flannel-v6.1 without comparing MTU
 # (vxlanLinksIncompat, pkg/backend/vxlan/device.go @ v0.28.9), and the CNI bridge

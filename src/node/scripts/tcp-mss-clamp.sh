@@ -4,7 +4,7 @@
 #
 # Env MSS_RULES_V4, MSS_RULES_V6 (both must be set; either may be empty): newline-separated
 # rule specs without "-A CHAIN", in iptables-save's canonical form, e.g.
-#   -o flannel.1 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1290
+#   -o flannel.1 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss <mss>
 # Empty rules for a family remove our chain and jump for that family.
 set -euf
 

@@ -1,7 +1,7 @@
 import * as k8s from '../../imports/k8s';
 
-/** Shared shape of the node init containers: the flannel image (it ships busybox sh, iproute2 and iptables), root with only the named capabilities. */
-export function nodeInitContainer(props: {
+/** Shared shape of the containers that run a node script: the flannel image (it ships busybox sh, iproute2 and iptables), root with only the named capabilities. */
+export function nodeScriptContainer(props: {
   readonly name: string;
   readonly image: string;
   readonly script: string;

@@ -1,0 +1,98 @@
+# path-mtu-probe: measure the underlay path MTU from this node to one node in every other cloud
+# and compare it with the MTU the plan was derived from. It only sends pings; it changes nothing.
+#
+# Env (set from the plan; validated below):
+#   PROBE_CLOUD     this DaemonSet's cloud (each cloud's probe runs on that cloud's nodeSelector)
+#   PROBE_TARGETS   lines "<link> <to-cloud> <family 4|6> <peer-ip> <declared-path-mtu> <max-mtu>"
+#                   (max-mtu: the smaller NIC MTU of the two ends, the search's upper bound)
+#   PROBE_MARGIN    bytes above the declared value that count as wasted MTU
+#   PROBE_INTERVAL  seconds between rounds; 0 = one round, then exit 0 if healthy, 3 if not
+#   PROBE_STATUS    file written after each round: "healthy", or the problems; the readiness probe reads it
+#
+# A DF ping of S bytes on the wire gets an answer only when S fits every hop. busybox ping has no
+# -M option, but with the kernel default ip_no_pmtu_disc=0 its packets carry DF when they fit the
+# local route MTU. Where the network does return ICMP "fragmentation needed", the kernel caches the
+# path MTU for the peer and fragments larger pings locally, which would make them succeed; so a
+# cached route MTU is read with `ip route get` and taken as an upper bound: it is itself a measurement.
+set -eu
+
+fail() { echo "path-mtu-probe: $*" >&2; exit 1; }
+is_uint() { case "$1" in '' | *[!0-9]*) return 1 ;; *) return 0 ;; esac; }
+is_name() { case "$1" in '' | *[!a-z0-9-]*) return 1 ;; *) return 0 ;; esac; }
+is_ip() { case "$1" in '' | *[!0-9a-fA-F.:]*) return 1 ;; *) return 0 ;; esac; }
+
+is_name "${PROBE_CLOUD:-}" || fail "PROBE_CLOUD: expected a cloud name, got '${PROBE_CLOUD:-}'"
+is_uint "${PROBE_MARGIN:-}" || fail "PROBE_MARGIN: expected a byte count, got '${PROBE_MARGIN:-}'"
+is_uint "${PROBE_INTERVAL:-}" || fail "PROBE_INTERVAL: expected seconds, got '${PROBE_INTERVAL:-}'"
+case "${PROBE_STATUS:-}" in /*) ;; *) fail "PROBE_STATUS: expected an absolute path, got '${PROBE_STATUS:-}'" ;; esac
+
+# Validate every target line before sending anything.
+targets=$(printf '%s\n' "${PROBE_TARGETS:-}" | sed '/^[[:space:]]*$/d')
+[ -n "$targets" ] || fail "PROBE_TARGETS: no targets"
+printf '%s\n' "$targets" | while read -r link to family peer declared max extra; do
+  if ! is_name "$link" || ! is_name "$to"; then fail "PROBE_TARGETS: bad link or cloud name in '$link $to'"; fi
+  case "$family" in 4 | 6) ;; *) fail "PROBE_TARGETS: family must be 4 or 6, got '$family'" ;; esac
+  is_ip "$peer" || fail "PROBE_TARGETS: bad peer address '$peer'"
+  if ! is_uint "$declared" || ! is_uint "$max" || [ -n "${extra:-}" ]; then
+    fail "PROBE_TARGETS: expected '<link> <to> <family> <ip> <declared> <max>', got '$link $to $family $peer $declared $max ${extra:-}'"
+  fi
+done
+
+# ping_fits FAMILY PEER SIZE: does a DF packet of SIZE bytes on the wire reach PEER and come back?
+ping_fits() {
+  headers=28
+  [ "$1" = 6 ] && headers=48
+  ping "-$1" -c 1 -W 1 -s "$(($3 - headers))" "$2" > /dev/null 2>&1 ||
+    ping "-$1" -c 1 -W 1 -s "$(($3 - headers))" "$2" > /dev/null 2>&1
+}
+
+# cached_mtu FAMILY PEER: the path MTU the kernel learned from ICMP for PEER, or nothing.
+cached_mtu() {
+  ip "-$1" route get "$2" 2> /dev/null | sed -n 's/.* mtu \([0-9][0-9]*\).*/\1/p' | head -n 1
+}
+
+# measure FAMILY PEER MAX: largest working packet size by binary search (at most ~2 x 14 pings).
+measure() {
+  lo=576
+  [ "$1" = 6 ] && lo=1280
+  hi=$3
+  ping_fits "$1" "$2" "$lo" || { echo 0; return; }
+  while [ "$lo" -lt "$hi" ]; do
+    mid=$(((lo + hi + 1) / 2))
+    cached=$(cached_mtu "$1" "$2")
+    if [ -n "$cached" ] && [ "$mid" -gt "$cached" ]; then
+      hi=$((mid - 1))
+    elif ping_fits "$1" "$2" "$mid"; then
+      lo=$mid
+    else
+      hi=$((mid - 1))
+    fi
+  done
+  echo "$lo"
+}
+
+while :; do
+  results=$(printf '%s\n' "$targets" | while read -r link to family peer declared max; do
+    started=$(date +%s)
+    measured=$(measure "$family" "$peer" "$max")
+    if [ "$measured" -eq 0 ]; then
+      status=unreachable
+    elif [ "$measured" -lt "$declared" ]; then
+      status=too-small
+    elif [ "$measured" -gt $((declared + PROBE_MARGIN)) ]; then
+      status=wasted
+    else
+      status=healthy
+    fi
+    printf '{"probe":"path-mtu","from":"%s","to":"%s","link":"%s","family":"ipv%s","peer":"%s","declared":%s,"measured":%s,"status":"%s","seconds":%s}\n' \
+      "$PROBE_CLOUD" "$to" "$link" "$family" "$peer" "$declared" "$measured" "$status" "$(($(date +%s) - started))"
+  done)
+  printf '%s\n' "$results"
+  problems=$(printf '%s\n' "$results" | grep -v '"status":"healthy"' || true)
+  if [ -z "$problems" ]; then echo healthy > "$PROBE_STATUS"; else printf '%s\n' "$problems" > "$PROBE_STATUS"; fi
+  if [ "$PROBE_INTERVAL" -eq 0 ]; then
+    [ -z "$problems" ] && exit 0
+    exit 3
+  fi
+  sleep "$PROBE_INTERVAL"
+done
