@@ -2,7 +2,7 @@ import { App, Yaml } from 'cdk8s';
 import { FlannelChart } from './charts/flannel-chart';
 import { InputError, Problem } from './config/errors';
 import { Environment } from './config/environment';
-import { LoadedEnvironment, loadEnvironmentFile } from './config/load';
+import { LoadedEnvironment, loadEnvironmentFile, parseEnvironment } from './config/load';
 import { MtuPlan, planMtu } from './mtu/plan';
 import { validateObjects } from './validation/kubernetes-schema';
 
@@ -20,7 +20,16 @@ export interface Manifest {
 
 /** Loads and plans an environment file, with plan errors located in the file like schema errors. */
 export function planFile(file: string): { loaded: LoadedEnvironment; plan: MtuPlan } {
-  const loaded = loadEnvironmentFile(file);
+  return planLoaded(loadEnvironmentFile(file));
+}
+
+/** Parses and plans environment YAML text named `file` (for example a file at a git revision). */
+export function planText(text: string, file: string): { loaded: LoadedEnvironment; plan: MtuPlan } {
+  return planLoaded(parseEnvironment(text, file));
+}
+
+function planLoaded(loaded: LoadedEnvironment): { loaded: LoadedEnvironment; plan: MtuPlan } {
+  const file = loaded.file;
   try {
     return { loaded, plan: planMtu(loaded.environment) };
   } catch (e) {

@@ -1,8 +1,9 @@
-import { Chart } from 'cdk8s';
+import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Environment } from '../config/environment';
 import { FlannelNetwork } from '../constructs/flannel-network';
 import { NodeMtu } from '../constructs/node-mtu';
+import { ARGOCD_SYNC_WAVE, FLANNEL_SYNC_WAVE, RolloutRestart } from '../constructs/rollout-restart';
 import { TcpMssClamp } from '../constructs/tcp-mss-clamp';
 import { MtuPlan, planMtu } from '../mtu/plan';
 
@@ -16,10 +17,15 @@ export interface FlannelChartProps {
   readonly plan?: MtuPlan;
 }
 
-/** One environment's manifests: the plan, then the constructs that read it. */
+/**
+ * One environment's manifests: the plan, then the constructs that read it, then (when the
+ * environment has `rollout`) the Job that restarts overlay workloads after flannel rolled out.
+ */
 export class FlannelChart extends Chart {
   public readonly plan: MtuPlan;
   public readonly flannel: FlannelNetwork;
+  /** The rollout-restart Job and its RBAC, when `rollout.enabled`. */
+  public readonly rollout?: RolloutRestart;
 
   constructor(scope: Construct, id: string, props: FlannelChartProps) {
     super(scope, id, { disableResourceNameHashes: true });
@@ -34,5 +40,19 @@ export class FlannelChart extends Chart {
       images: env.images,
       nodeInitContainers: [nodeMtu.container, clamp.container],
     });
+    if (env.rollout?.enabled) {
+      // Argo CD: flannel in an explicit earlier wave than the Job (see RolloutRestart).
+      for (const c of this.flannel.node.findAll()) {
+        if (c instanceof ApiObject) c.metadata.addAnnotation(ARGOCD_SYNC_WAVE, String(FLANNEL_SYNC_WAVE));
+      }
+      this.rollout = new RolloutRestart(this, 'rollout-restart', {
+        plan: this.plan,
+        namespaces: env.rollout.namespaces,
+        selector: env.rollout.selector,
+        timeoutSeconds: env.rollout.timeoutSeconds,
+        kubectlImage: env.images.kubectl,
+        busyboxImage: env.images.busybox,
+      });
+    }
   }
 }

@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { formatProblem, InputError } from '../config/errors';
+import { diffCommand } from './diff';
+import { explainCommand } from './explain';
 import { planCommand } from './plan';
 
 /** Runs the CLI; returns the exit code. Only here do errors become exit codes. */
@@ -8,7 +10,9 @@ export async function run(argv: readonly string[]): Promise<number> {
     .description('flannel manifests with every MTU and MSS derived from the underlay')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
-    .addCommand(planCommand());
+    .addCommand(planCommand())
+    .addCommand(diffCommand())
+    .addCommand(explainCommand());
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

@@ -81,11 +81,49 @@ export interface MssClampSettings {
   readonly enabled: boolean;
 }
 
+export interface RolloutSettings {
+  /**
+   * Generate the rollout-restart Job (and its RBAC). When false nothing is generated, and a GitOps
+   * tool prunes a Job generated earlier.
+   * @default true (when the `rollout` section is present)
+   */
+  readonly enabled: boolean;
+  /**
+   * Namespaces whose Deployments, StatefulSets and DaemonSets are restarted, one namespace at a
+   * time, in this order. Required when enabled: there is no all-namespaces mode, because that
+   * needs a ClusterRole that can patch every workload's pod template (cluster-admin in effect).
+   * @default - none (required when enabled)
+   */
+  readonly namespaces: readonly string[];
+  /**
+   * Label selector restricting the workloads restarted in those namespaces: comma-separated
+   * `key`, `!key`, `key=value` or `key!=value` terms.
+   * @default - every Deployment, StatefulSet and DaemonSet in the namespaces
+   */
+  readonly selector?: string;
+  /**
+   * How long the Job waits for flannel's DaemonSet, and then for each restarted workload, to roll out.
+   * @default 600
+   */
+  readonly timeoutSeconds: number;
+}
+
 export interface Images {
   /** @default 'ghcr.io/flannel-io/flannel:v0.28.9' */
   readonly flannel: string;
   /** @default 'ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3' */
   readonly flannelCniPlugin: string;
+  /**
+   * The official kubectl image for the rollout Job; pin its minor to the cluster's (kubectl
+   * supports +/-1 minor of skew).
+   * @default 'registry.k8s.io/kubectl:v1.33.4'
+   */
+  readonly kubectl?: string;
+  /**
+   * A static busybox whose `sh` runs the rollout Job's script inside the shell-less kubectl image.
+   * @default 'docker.io/library/busybox:1.37.0-musl'
+   */
+  readonly busybox?: string;
 }
 
 export interface Environment {
@@ -96,12 +134,26 @@ export interface Environment {
   readonly links: readonly Link[];
   readonly mssClamp: MssClampSettings;
   readonly images: Images;
+  /**
+   * Restart overlay workloads after flannel rolled out a changed MTU (see `RolloutRestart`).
+   * @default - no rollout Job
+   */
+  readonly rollout?: RolloutSettings;
 }
 
 export const DEFAULT_IMAGES: Images = {
   flannel: 'ghcr.io/flannel-io/flannel:v0.28.9',
   flannelCniPlugin: 'ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3',
 };
+
+/** Images of the rollout Job, used where `Images` leaves them out. */
+export const DEFAULT_ROLLOUT_IMAGES: Required<Pick<Images, 'kubectl' | 'busybox'>> = {
+  kubectl: 'registry.k8s.io/kubectl:v1.33.4',
+  busybox: 'docker.io/library/busybox:1.37.0-musl',
+};
+
+/** `rollout.timeoutSeconds` when the file leaves it out. */
+export const DEFAULT_ROLLOUT_TIMEOUT_SECONDS = 600;
 
 /** The name reports use for a link. */
 export function linkName(link: Link): string {

@@ -4,11 +4,13 @@ import {
   BackendType,
   Cloud,
   DEFAULT_IMAGES,
+  DEFAULT_ROLLOUT_TIMEOUT_SECONDS,
   Environment,
   FlannelSettings,
   Images,
   Link,
   MssClampSettings,
+  RolloutSettings,
 } from './environment';
 import { cidrProblem, isIpv4, isIpv6 } from './net';
 
@@ -248,10 +250,79 @@ function readMssClamp(r: Reader, value: Json): MssClampSettings {
 
 function readImages(r: Reader, value: Json): Images {
   if (value === undefined) return DEFAULT_IMAGES;
-  const obj = r.mapping(value, ['images'], ['flannel', 'flannelCniPlugin']);
-  const image = (key: keyof Images): string =>
+  const obj = r.mapping(value, ['images'], ['flannel', 'flannelCniPlugin', 'kubectl', 'busybox']);
+  const image = (key: 'flannel' | 'flannelCniPlugin'): string =>
     obj && key in obj ? r.string(obj[key], ['images', key], IMAGE_REF, 'an image reference with a tag or digest') ?? DEFAULT_IMAGES[key] : DEFAULT_IMAGES[key];
-  return { flannel: image('flannel'), flannelCniPlugin: image('flannelCniPlugin') };
+  // The rollout Job's images are optional: absent means the default, and they stay absent here.
+  const optional = (key: 'kubectl' | 'busybox') => {
+    const v = obj && key in obj ? r.string(obj[key], ['images', key], IMAGE_REF, 'an image reference with a tag or digest') : undefined;
+    return v !== undefined ? { [key]: v } : {};
+  };
+  return { flannel: image('flannel'), flannelCniPlugin: image('flannelCniPlugin'), ...optional('kubectl'), ...optional('busybox') };
+}
+
+/** Smallest and largest `rollout.timeoutSeconds`. */
+const MIN_ROLLOUT_TIMEOUT_SECONDS = 10;
+const MAX_ROLLOUT_TIMEOUT_SECONDS = 86400;
+
+/**
+ * Why `selector` is not a selector the rollout Job accepts, or undefined when it is: comma-separated
+ * `key`, `!key`, `key=value`, `key==value` or `key!=value` terms with Kubernetes label keys and
+ * non-empty values. Set-based terms (`in (...)`) are left out on purpose: the Job's script only
+ * accepts a charset without spaces and parentheses.
+ */
+export function selectorProblem(selector: string): string | undefined {
+  const terms = selector.split(',');
+  for (const term of terms) {
+    const m = /^(!?)([^=!]+)(?:(==|=|!=)(.*))?$/.exec(term);
+    const ok = m !== null && LABEL_KEY.test(m[2]) && (m[3] === undefined ? true : m[1] === '' && m[4] !== '' && LABEL_VALUE.test(m[4]));
+    if (!ok) {
+      return `expected a label selector of comma-separated key, !key, key=value or key!=value terms (set-based "in"/"notin" terms are not supported), got ${JSON.stringify(selector)}${terms.length > 1 ? ` (bad term ${JSON.stringify(term)})` : ''}`;
+    }
+  }
+  return undefined;
+}
+
+function readRollout(r: Reader, value: Json): RolloutSettings | undefined {
+  if (value === undefined) return undefined;
+  const path = ['rollout'];
+  const obj = r.mapping(value, path, ['enabled', 'namespaces', 'selector', 'timeoutSeconds']);
+  if (!obj) return undefined;
+  const enabled = 'enabled' in obj ? r.boolean(obj.enabled, [...path, 'enabled']) : true;
+  const namespaces: string[] = [];
+  if ('namespaces' in obj) {
+    const list = r.list(obj.namespaces, [...path, 'namespaces']);
+    if (list && list.length === 0 && enabled) r.fail([...path, 'namespaces'], 'expected at least one namespace');
+    const seen = new Map<string, number>();
+    (list ?? []).forEach((item, i) => {
+      const ns = r.string(item, [...path, 'namespaces', i], DNS_LABEL, 'a namespace name (a lowercase DNS label such as "ingress-nginx")');
+      if (ns === undefined) return;
+      if (seen.has(ns)) r.fail([...path, 'namespaces', i], `duplicate namespace "${ns}" (first at rollout.namespaces[${seen.get(ns)}])`);
+      else namespaces.push(ns);
+      seen.set(ns, i);
+    });
+  } else if (enabled !== false) {
+    r.fail(path, 'missing required key "namespaces": list the namespaces whose workloads are restarted, in order (there is no all-namespaces mode)');
+  }
+  let selector: string | undefined;
+  if ('selector' in obj) {
+    if (typeof obj.selector !== 'string') {
+      r.fail([...path, 'selector'], `expected a label selector string, got ${describeValue(obj.selector)}`);
+    } else {
+      const problem = selectorProblem(obj.selector);
+      if (problem) r.fail([...path, 'selector'], problem);
+      else selector = obj.selector;
+    }
+  }
+  const timeoutSeconds = 'timeoutSeconds' in obj
+    ? r.integer(obj.timeoutSeconds, [...path, 'timeoutSeconds'], MIN_ROLLOUT_TIMEOUT_SECONDS, MAX_ROLLOUT_TIMEOUT_SECONDS, 'a number of seconds')
+    : DEFAULT_ROLLOUT_TIMEOUT_SECONDS;
+  return {
+    enabled: enabled ?? true,
+    namespaces,
+    ...(selector !== undefined && { selector }),
+    timeoutSeconds: timeoutSeconds ?? DEFAULT_ROLLOUT_TIMEOUT_SECONDS,
+  };
 }
 
 /**
@@ -260,7 +331,7 @@ function readImages(r: Reader, value: Json): Images {
  */
 export function toEnvironment(doc: Json, defaultName?: string): Environment {
   const r = new Reader();
-  const root = r.mapping(doc, [], ['name', 'flannel', 'clouds', 'links', 'mssClamp', 'images']);
+  const root = r.mapping(doc, [], ['name', 'flannel', 'clouds', 'links', 'mssClamp', 'images', 'rollout']);
   if (!root) throw new InputError(r.problems);
   let name: string | undefined;
   if ('name' in root) {
@@ -275,6 +346,7 @@ export function toEnvironment(doc: Json, defaultName?: string): Environment {
   const links = readLinks(r, root.links, names);
   const mssClamp = readMssClamp(r, root.mssClamp);
   const images = readImages(r, root.images);
+  const rollout = readRollout(r, root.rollout);
   if (r.problems.length > 0) throw new InputError(r.problems);
-  return { name: name!, flannel: flannel as FlannelSettings, clouds, links, mssClamp, images };
+  return { name: name!, flannel: flannel as FlannelSettings, clouds, links, mssClamp, images, ...(rollout && { rollout }) };
 }

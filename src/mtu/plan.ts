@@ -188,7 +188,7 @@ export function planMtu(env: Environment): MtuPlan {
   };
 }
 
-function familyName(f: IpFamily): string {
+export function familyName(f: IpFamily): string {
   return f === 'ipv4' ? 'IPv4' : 'IPv6';
 }
 

@@ -1,0 +1,3 @@
+export * from './plan-diff';
+export * from './mermaid';
+export * from './markdown';

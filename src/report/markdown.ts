@@ -1,0 +1,140 @@
+import { formatProblem } from '../config/errors';
+import { MtuPlan } from '../mtu/plan';
+import { renderMermaid } from './mermaid';
+import { Change, DiffReport, PlanDiff, RiskLevel } from './plan-diff';
+
+/** First line of every diff comment: lets CI find and update its own earlier comment on a pull request. */
+export const DIFF_COMMENT_MARKER = '<!-- flannel-mtu-diff -->';
+
+const LEVELS: Readonly<Record<RiskLevel, string>> = {
+  'none': 'no change',
+  'lower': 'pod MTU lowered',
+  'raise': 'pod MTU raised',
+  'same-mtu': 'plan changed, pod MTU unchanged',
+  'new': 'new environment',
+  'removed': 'environment removed',
+};
+
+/**
+ * The diff as a pull-request comment: a summary table of every environment, then for each one that
+ * changed the numbers, the binding constraint, every path's headroom, what merging does, the risk,
+ * the topology and the derivation.
+ */
+export function renderDiffMarkdown(report: DiffReport): string {
+  const changed = report.environments.filter((e) => e.status !== 'unchanged');
+  const out: string[] = [DIFF_COMMENT_MARKER, '## flannel-mtu: MTU plan changes', ''];
+  const of = `${changed.length} of ${report.environments.length} environment${report.environments.length === 1 ? '' : 's'} changed`;
+  out.push(report.base === null ? `${of}.` : `Compared with \`${report.base}\`: ${of}.`, '');
+  out.push(
+    ...table(
+      ['environment', 'change', 'pod MTU', 'Backend.MTU', 'TCP MSS'],
+      report.environments.map((e) => {
+        const n = (key: string) => e.numbers.find((c) => c.key === key) ?? { old: null, new: null };
+        return [`\`${e.environment}\``, LEVELS[e.risk.level], cell(n('podMtu')), cell(n('backendMtu')), cell(n('mss'), n('mssV6'))];
+      }),
+    ),
+  );
+  for (const e of changed) out.push('', ...section(e));
+  return `${out.join('\n')}\n`;
+}
+
+/** `flannel-mtu explain`: the topology diagram and the derivation of one plan. */
+export function renderExplainMarkdown(plan: MtuPlan): string {
+  const stack = plan.dualStack ? 'dual-stack' : 'IPv4';
+  return `${[
+    `### \`${plan.environment}\`: pod MTU ${plan.podMtu} (${plan.backend}, ${stack})`,
+    '',
+    ...mermaidFence(renderMermaid(plan)),
+    '',
+    ...plan.reasoning.map((r) => `- ${r}`),
+    ...warnings(plan.warnings.map(formatProblem)),
+  ].join('\n')}\n`;
+}
+
+function section(e: PlanDiff): string[] {
+  const out = [`### \`${e.environment}\`: ${LEVELS[e.risk.level]}`, ''];
+  if (e.source.old !== null || e.source.new !== null) {
+    const src = (file: string | null, absent: boolean) => `${file === null ? '(none)' : `\`${file}\``}${absent ? ' (absent)' : ''}`;
+    out.push(`${src(e.source.old, e.status === 'added')} -> ${src(e.source.new, e.status === 'removed')}`, '');
+  }
+  for (const s of e.settings) out.push(`- ${s.key === 'backend' ? 'backend' : 'dual-stack'}: ${s.old ?? '-'} -> ${s.new ?? '-'}`);
+  if (e.settings.length > 0) out.push('');
+  const numbers = e.numbers.filter((c) => c.changed);
+  if (numbers.length > 0) {
+    out.push(...table(['', 'before', 'after'], numbers.map((c) => [c.label, dash(c.old), dash(c.new)]), ['---', '---:', '---:']), '');
+  }
+  out.push(`**Binding constraint:** ${e.binding.why}.`, '');
+  const families = e.paths.some((p) => p.pathMtuV6.old !== null || p.pathMtuV6.new !== null) ? ' (IPv4 / IPv6)' : '';
+  out.push(
+    `**Headroom**, the bytes each path could carry beyond the largest overlay packet${families}:`,
+    '',
+    ...table(
+      ['path', 'between', 'path MTU', 'headroom'],
+      e.paths.map((p) => [
+        `${p.kind} \`${p.name}\`${p.binding ? ' (binding)' : ''}`,
+        p.from === p.to ? `inside ${p.from}` : `${p.from} <-> ${p.to}`,
+        cell(p.pathMtu, p.pathMtuV6),
+        cell(p.headroom, p.headroomV6),
+      ]),
+      ['---', '---', '---:', '---:'],
+    ),
+    '',
+  );
+  out.push('**When merged:**', '', ...effects(e), '');
+  out.push(`**Risk:** ${e.risk.text}.`);
+  out.push(...warnings(e.warnings), '');
+  out.push(...mermaidFence(e.mermaid), '');
+  out.push(`<details><summary>How the ${e.status === 'removed' ? 'old' : 'new'} numbers are derived</summary>`, '', ...e.reasoning.map((r) => `- ${r}`), '', '</details>');
+  return out;
+}
+
+function effects(e: PlanDiff): string[] {
+  const fx = e.effects;
+  if (e.status === 'removed') return ['- nothing is applied for this environment any more'];
+  const podMtu = e.numbers.find((c) => c.key === 'podMtu')!.new;
+  const config = e.numbers.filter((c) => c.changed && (c.key === 'backendMtu' || c.key === 'podMtu')).map((c) => `${c.label} ${change(c)}`);
+  const ns = fx.rolloutNamespaces;
+  const pods =
+    ns === null || ns.length === 0
+      ? `- pods must be recreated so that their eth0 gets ${podMtu}: this environment configures no rollout namespaces, so no rollout Job does it; recreate its overlay pods yourself`
+      : `- the rollout Job recreates pods once the DaemonSet has rolled out, so that their eth0 gets ${podMtu}: workloads in the configured rollout namespaces, in order: ${ns.map((n) => `\`${n}\``).join(', ')}`;
+  return [
+    fx.daemonSetRolls
+      ? `- the flannel DaemonSet \`${fx.daemonSet}\` ${e.status === 'added' ? 'is created' : `rolls: the config checksum on its pod template changes${config.length > 0 ? ` (${config.join(', ')})` : ''}`}`
+      : `- the flannel DaemonSet \`${fx.daemonSet}\` does not roll: its configuration is unchanged`,
+    fx.nodeMtus.length > 0
+      ? `- on every node, the \`apply-node-mtu\` init container sets ${fx.nodeMtus.map((d) => `\`${d.device}\` ${change(d)}`).join(', ')}`
+      : '- node device MTUs stay as they are',
+    fx.podsRecreated ? pods : '- pods keep their MTU: nothing needs recreating',
+  ];
+}
+
+function warnings(list: readonly string[]): string[] {
+  return list.length === 0 ? [] : ['', ...list.map((w) => `> warning: ${w}`)];
+}
+
+function mermaidFence(diagram: string): string[] {
+  return ['```mermaid', ...diagram.trimEnd().split('\n'), '```'];
+}
+
+function dash(v: number | null): string {
+  return v === null ? '-' : String(v);
+}
+
+/** `1380 -> 1360`, or `to 1360` for something new. */
+function change(c: Change<number>): string {
+  return c.old === null ? `to ${c.new}` : `${c.old} -> ${dash(c.new)}`;
+}
+
+/** One table cell: `1420 / 1410`, or `1420 / 1410 -> 1420 / 1380` when it changed; `-` where a side has none. */
+function cell(v4: Change<number>, v6: Change<number> = { old: null, new: null }): string {
+  const side = (a: number | null, b: number | null) => (a === null ? '-' : b === null ? String(a) : `${a} / ${b}`);
+  const before = side(v4.old, v6.old);
+  const after = side(v4.new, v6.new);
+  return before === after ? after : `${before} -> ${after}`;
+}
+
+function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, align?: readonly string[]): string[] {
+  const line = (r: readonly string[]) => `| ${r.join(' | ')} |`;
+  return [line(header), line(align ?? header.map(() => '---')), ...rows.map(line)];
+}

@@ -1,0 +1,110 @@
+import { diffPlans, diffReport, PlanDiff, rolloutNamespaces } from '../../src/report';
+import { parseEnvironment } from '../../src/config/load';
+import { expectGolden, SCENARIOS, SEED, side } from './scenarios';
+
+const diffOf = (name: string): PlanDiff => {
+  const s = SCENARIOS.find((x) => x.name === name)!;
+  return diffPlans(side(s.old, 'main:environments/seed-dev.yaml'), side(s.new, 'environments/seed-dev.yaml'));
+};
+/** `{ key: [old, new] }` of the numbers that changed. */
+const changedNumbers = (d: PlanDiff) => Object.fromEntries(d.numbers.filter((c) => c.changed).map((c) => [c.key, [c.old, c.new]]));
+const headroom = (d: PlanDiff) => Object.fromEntries(d.paths.map((p) => [p.name, [p.headroom.old, p.headroom.new, p.headroomV6.old, p.headroomV6.new]]));
+
+describe('diffPlans', () => {
+  // The derivations are in scenarios.ts, next to each environment pair.
+  test.each([
+    ['no-change', 'unchanged', {}],
+    ['lower-link', 'changed', { underlayMtu: [1380, 1360], backendMtu: [1380, 1360], podMtu: [1330, 1310], mss: [1290, 1270] }],
+    ['new-cloud-binds', 'changed', { underlayMtu: [1380, 1300], backendMtu: [1380, 1300], podMtu: [1330, 1250], mss: [1290, 1210] }],
+    ['dual-stack-v6-binds', 'changed', { underlayMtuV6: [1420, 1380], backendMtu: [1380, 1360], podMtu: [1330, 1310], mss: [1290, 1270], mssV6: [1270, 1250] }],
+  ])('%s: status %s, changed numbers', (name, status, numbers) => {
+    const d = diffOf(name);
+    expect(d.status).toBe(status);
+    expect(changedNumbers(d)).toEqual(numbers);
+  });
+
+  test.each([
+    // [scenario, binding old, binding new, moved, why]
+    ['no-change', 'link sdwan ipv4 1380', 'link sdwan ipv4 1380', false, 'unchanged: link sdwan over IPv4 at 1380'],
+    ['lower-link', 'link sdwan ipv4 1380', 'link sdwan ipv4 1360', false, 'still link sdwan over IPv4: its MTU went 1380 -> 1360'],
+    ['new-cloud-binds', 'link sdwan ipv4 1380', 'cloud cloud-c ipv4 1300', true, 'moved from link sdwan over IPv4 (1380, unchanged) to cloud cloud-c over IPv4 (new, 1300)'],
+    ['dual-stack-v6-binds', 'link sdwan ipv4 1380', 'link sdwan ipv6 1380', true, 'moved from link sdwan over IPv4 (1380, unchanged) to link sdwan over IPv6 (1420 -> 1380)'],
+  ])('%s: binding %s -> %s', (name, before, after, moved, why) => {
+    const { binding } = diffOf(name);
+    const show = (c: typeof binding.old) => `${c!.kind} ${c!.name} ${c!.family} ${c!.mtu}`;
+    expect([show(binding.old), show(binding.new), binding.moved, binding.why]).toEqual([before, after, moved, why]);
+  });
+
+  test.each([
+    // [scenario, { path: [headroom old, new, IPv6 old, new] }]
+    ['no-change', { 'cloud-a': [20, 20, null, null], 'cloud-b': [20, 20, null, null], 'sdwan': [0, 0, null, null] }],
+    ['lower-link', { 'cloud-a': [20, 40, null, null], 'cloud-b': [20, 40, null, null], 'sdwan': [0, 0, null, null] }],
+    [
+      'new-cloud-binds',
+      { 'cloud-a': [20, 100, null, null], 'cloud-b': [20, 100, null, null], 'cloud-c': [null, 0, null, null], 'sdwan': [0, 80, null, null], 'cloud-a~cloud-c': [null, 0, null, null], 'cloud-b~cloud-c': [null, 0, null, null] },
+    ],
+    ['dual-stack-v6-binds', { 'cloud-a': [120, 140, 100, 120], 'cloud-b': [120, 140, 100, 120], 'sdwan': [0, 20, 20, 0] }],
+  ])('%s: headroom of every path', (name, expected) => {
+    expect(headroom(diffOf(name))).toEqual(expected);
+  });
+
+  test('effects: the DaemonSet rolls, apply-node-mtu resets every device, the rollout Job restarts the configured namespaces in order', () => {
+    expect(diffOf('lower-link').effects).toEqual({
+      daemonSetRolls: true,
+      daemonSet: 'kube-flannel-ds',
+      nodeMtus: [
+        { device: 'cni0', old: 1330, new: 1310 },
+        { device: 'flannel.1', old: 1330, new: 1310 },
+      ],
+      podsRecreated: true,
+      rolloutNamespaces: ['ingress-nginx', 'default'],
+    });
+    expect(diffOf('dual-stack-v6-binds').effects).toMatchObject({ nodeMtus: [{ device: 'cni0' }, { device: 'flannel-v6.1' }, { device: 'flannel.1' }], rolloutNamespaces: null });
+    expect(diffOf('no-change').effects).toMatchObject({ daemonSetRolls: false, nodeMtus: [], podsRecreated: false });
+  });
+
+  test.each([
+    ['no-change', 'none', 'no change: nothing restarts'],
+    ['lower-link', 'lower', 'lowering the pod MTU (1330 -> 1310) is safe but needs restarts: pods created before keep 1330 until they are recreated, and the TCPMSS clamp (MSS 1270) keeps their TCP within the new path meanwhile'],
+  ])('%s: risk %s', (name, level, text) => {
+    expect(diffOf(name).risk).toEqual({ level, text });
+  });
+
+  test('raising the MTU (the SD-WAN back from 1360 to 1380) warns that every node and pod must be updated first', () => {
+    const d = diffPlans(side(SEED.replace('pathMtu: 1380', 'pathMtu: 1360'), 'old'), side(SEED, 'new'));
+    expect(d.risk.level).toBe('raise');
+    expect(d.risk.text).toMatch(/^raising the pod MTU \(1310 -> 1330\) needs every node and pod updated before large packets flow: until then old pods keep 1310 and the TCPMSS clamp protects TCP/);
+  });
+
+  test('a headroom-only change (a cloud NIC that does not bind) changes the plan but restarts nothing', () => {
+    // cloud-b 1400 -> 1500: its room 1450 stays above the SD-WAN's 1330, so only its headroom moves, 20 -> 120.
+    const d = diffPlans(side(SEED, 'old'), side(SEED.replace('name: cloud-b\n    nicMtu: 1400', 'name: cloud-b\n    nicMtu: 1500'), 'new'));
+    expect(d.status).toBe('changed');
+    expect(changedNumbers(d)).toEqual({});
+    expect(headroom(d)['cloud-b']).toEqual([20, 120, null, null]);
+    expect(d.effects).toMatchObject({ daemonSetRolls: false, nodeMtus: [], podsRecreated: false });
+    expect(d.risk).toEqual({ level: 'same-mtu', text: 'the pod MTU stays 1330: only the plan (underlay, headroom) changes, nothing restarts' });
+  });
+
+  test('a new environment and a removed one', () => {
+    const added = diffPlans(side(null, 'main:environments/seed-dev.yaml'), side(SEED, 'environments/seed-dev.yaml'));
+    expect(added).toMatchObject({ status: 'added', binding: { old: null, moved: false, why: 'new environment: link sdwan over IPv4 binds at 1380' } });
+    expect(changedNumbers(added)).toEqual({ underlayMtu: [null, 1380], backendMtu: [null, 1380], podMtu: [null, 1330], mss: [null, 1290] });
+    expect(added.effects.nodeMtus).toEqual([{ device: 'cni0', old: null, new: 1330 }, { device: 'flannel.1', old: null, new: 1330 }]);
+    const removed = diffPlans(side(SEED, 'main:environments/seed-dev.yaml'), side(null, 'environments/seed-dev.yaml'));
+    expect(removed).toMatchObject({ status: 'removed', risk: { level: 'removed' }, effects: { daemonSetRolls: false, nodeMtus: [], podsRecreated: false } });
+    expect(diffReport(null, [added]).changed).toBe(true);
+    expect(diffReport(null, [diffOf('no-change')]).changed).toBe(false);
+  });
+
+  test('rolloutNamespaces: in the configured order; null without a rollout section or when it is disabled', () => {
+    const env = (text: string) => parseEnvironment(text, 'seed-dev.yaml').environment;
+    expect(rolloutNamespaces(env(SEED))).toEqual(['ingress-nginx', 'default']);
+    expect(rolloutNamespaces(env(SEED.replace(/rollout:[\s\S]*$/, '')))).toBeNull();
+    expect(rolloutNamespaces(env(SEED.replace('rollout:\n', 'rollout:\n  enabled: false\n')))).toBeNull();
+  });
+
+  test.each(SCENARIOS.map((s) => [s.name]))('%s: JSON golden', (name) => {
+    expectGolden(`${name}.json`, `${JSON.stringify(diffReport('main', [diffOf(name)]), null, 2)}\n`);
+  });
+});

@@ -1,0 +1,112 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseEnvironment } from '../../src/config/load';
+import { planMtu } from '../../src/mtu/plan';
+import { DiffSide, rolloutNamespaces } from '../../src/report';
+
+/**
+ * Environment pairs the report tests compare. Every number is derived by hand in the comments
+ * (vxlan: 50 bytes over IPv4, 70 over IPv6; flannel subtracts 50 from Backend.MTU; MSS = pod MTU
+ * - 40 over IPv4, - 60 over IPv6; headroom = path MTU - (pod MTU + overhead of that family)).
+ */
+
+/**
+ * The incident's cluster, fixed here so that edits to environments/seed-dev.yaml do not move the
+ * goldens: two clouds with 1400-byte NICs joined by an SD-WAN that carries 1380.
+ * Pod MTU 1380 - 50 = 1330, Backend.MTU 1330 + 50 = 1380, MSS 1330 - 40 = 1290;
+ * headroom inside each cloud 1400 - (1330 + 50) = 20, on the SD-WAN 0.
+ */
+export const SEED = `name: seed-dev
+flannel:
+  backend: vxlan
+  podNetwork: 10.244.0.0/16
+clouds:
+  - name: cloud-a
+    nicMtu: 1400
+  - name: cloud-b
+    nicMtu: 1400
+links:
+  - between: [cloud-a, cloud-b]
+    name: sdwan
+    pathMtu: 1380
+rollout:
+  namespaces: [ingress-nginx, default]
+`;
+
+/**
+ * Dual-stack, NICs 1500, SD-WAN 1380 over IPv4 and 1420 over IPv6. Rooms for a pod packet:
+ * clouds 1500 - 50 = 1450 (IPv4), 1500 - 70 = 1430 (IPv6); SD-WAN 1380 - 50 = 1330 (IPv4),
+ * 1420 - 70 = 1350 (IPv6). The smallest, 1330, is the SD-WAN over IPv4: pod MTU 1330,
+ * Backend.MTU 1380, MSS 1290 / 1270 (1330 - 60); underlay 1380 / 1420.
+ */
+export const DUAL = `name: dual-dev
+flannel:
+  backend: vxlan
+  podNetwork: 10.244.0.0/16
+  podNetworkV6: fd00:10:244::/56
+clouds:
+  - name: cloud-a
+    nicMtu: 1500
+  - name: cloud-b
+    nicMtu: 1500
+links:
+  - between: [cloud-a, cloud-b]
+    name: sdwan
+    pathMtu: 1380
+    pathMtuV6: 1420
+`;
+
+export interface Scenario {
+  readonly name: string;
+  readonly old: string;
+  readonly new: string;
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  // Nothing changes: every number and every headroom stays as in SEED.
+  { name: 'no-change', old: SEED, new: SEED },
+  // The SD-WAN now carries 1360: pod MTU 1360 - 50 = 1310, Backend.MTU 1310 + 50 = 1360,
+  // MSS 1310 - 40 = 1270; the link still binds (headroom 0); the clouds' headroom grows to
+  // 1400 - (1310 + 50) = 40. Devices cni0 and flannel.1 go 1330 -> 1310.
+  { name: 'lower-link', old: SEED, new: SEED.replace('pathMtu: 1380', 'pathMtu: 1360') },
+  // A third cloud with 1300-byte NICs, joined to both by links that carry its 1300: its room
+  // 1300 - 50 = 1250 is the smallest (clouds win ties with links), so pod MTU 1250,
+  // Backend.MTU 1300, MSS 1210, underlay 1300. Headroom: cloud-a and cloud-b 1400 - 1300 = 100,
+  // cloud-c 0, SD-WAN 1380 - 1300 = 80, the new links 1300 - 1300 = 0.
+  {
+    name: 'new-cloud-binds',
+    old: SEED,
+    new: SEED.replace('    nicMtu: 1400\nlinks:', '    nicMtu: 1400\n  - name: cloud-c\n    nicMtu: 1300\nlinks:').replace(
+      '    pathMtu: 1380\n',
+      '    pathMtu: 1380\n  - between: [cloud-a, cloud-c]\n    pathMtu: 1300\n  - between: [cloud-b, cloud-c]\n    pathMtu: 1300\n',
+    ),
+  },
+  // The SD-WAN's IPv6 path drops to 1380: its IPv6 room 1380 - 70 = 1310 is now the smallest,
+  // so the binding moves to the SD-WAN over IPv6: pod MTU 1310, Backend.MTU 1310 + 50 = 1360,
+  // MSS 1270 / 1250, underlay IPv6 1420 -> 1380. Headroom: clouds 1500 - 1380 = 120 -> 1500 - 1360
+  // = 140 (IPv4), 1500 - 1400 = 100 -> 1500 - 1380 = 120 (IPv6); SD-WAN 0 -> 1380 - 1360 = 20
+  // (IPv4), 1420 - 1400 = 20 -> 0 (IPv6). cni0, flannel-v6.1, flannel.1 go 1330 -> 1310.
+  { name: 'dual-stack-v6-binds', old: DUAL, new: DUAL.replace('pathMtuV6: 1420', 'pathMtuV6: 1380') },
+];
+
+/** One side of a diff from environment YAML, as the CLI builds it. */
+export function side(text: string | null, source: string): DiffSide {
+  if (text === null) return { plan: null, source };
+  const { environment } = parseEnvironment(text, source);
+  return { plan: planMtu(environment), source, rolloutNamespaces: rolloutNamespaces(environment) };
+}
+
+export const GOLDEN_DIR = path.join(__dirname, 'golden');
+
+/**
+ * Compares `actual` with a committed golden file; `UPDATE_GOLDEN=1` rewrites it instead (then read
+ * the change before committing it).
+ */
+export function expectGolden(file: string, actual: string): void {
+  const target = path.isAbsolute(file) ? file : path.join(GOLDEN_DIR, file);
+  if (process.env.UPDATE_GOLDEN === '1') {
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, actual);
+  }
+  expect(actual).toBe(fs.readFileSync(target, 'utf8'));
+}
