@@ -4,8 +4,10 @@ import { Environment } from '../config/environment';
 import { FlannelNetwork } from '../constructs/flannel-network';
 import { NodeMtu } from '../constructs/node-mtu';
 import { ARGOCD_SYNC_WAVE, FLANNEL_SYNC_WAVE, RolloutRestart } from '../constructs/rollout-restart';
+import { PathMtuProbe } from '../constructs/path-mtu-probe';
 import { TcpMssClamp } from '../constructs/tcp-mss-clamp';
 import { MtuPlan, planMtu } from '../mtu/plan';
+import { probeTargets } from '../mtu/probe';
 
 export interface FlannelChartProps {
   /** The environment to generate manifests for. */
@@ -40,6 +42,18 @@ export class FlannelChart extends Chart {
       images: env.images,
       nodeInitContainers: [nodeMtu.container, clamp.container],
     });
+    if (env.probe.enabled) {
+      const targets = probeTargets(env, this.plan);
+      for (const cloud of env.clouds) {
+        new PathMtuProbe(this, `path-mtu-probe-${cloud.name}`, {
+          cloud,
+          targets: targets.filter((t) => t.from === cloud.name),
+          image,
+          intervalSeconds: env.probe.intervalSeconds,
+          marginBytes: env.probe.marginBytes,
+        });
+      }
+    }
     if (env.rollout?.enabled) {
       // Argo CD: flannel in an explicit earlier wave than the Job (see RolloutRestart).
       for (const c of this.flannel.node.findAll()) {

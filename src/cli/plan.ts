@@ -22,6 +22,7 @@ export function planToJson(plan: MtuPlan): Record<string, unknown> {
     binding: { ...plan.binding, path: formatYamlPath(plan.binding.path) },
     paths: plan.paths,
     clouds: plan.clouds,
+    underlayClamps: plan.underlayClamps,
     devices: plan.devices,
     deviceMtus: plan.deviceMtus,
     reasoning: plan.reasoning,
@@ -55,6 +56,15 @@ export function planToText(plan: MtuPlan): string {
         `${p.headroom}${v6(p.headroomV6)}${p.kind === plan.binding.kind && p.name === plan.binding.name ? '  <- binding' : ''}`,
       ]),
     ),
+    ...(plan.underlayClamps.length > 0
+      ? [
+        '',
+        formatTable(
+          ['underlay clamp on', 'to', 'destination', 'path MTU', 'MSS'],
+          plan.underlayClamps.map((u) => [u.cloud, `${u.to} (link ${u.link})`, u.cidr, String(u.pathMtu), String(u.mss)]),
+        ),
+      ]
+      : []),
     '',
     'why:',
     ...plan.reasoning.map((r) => `  - ${r}`),

@@ -49,10 +49,18 @@ export interface Cloud {
    */
   readonly nodeSelector?: Readonly<Record<string, string>>;
   /**
-   * Node addresses, for documentation and reports only.
+   * Node addresses. The path-MTU probe measures toward the first of each family; otherwise
+   * documentation.
    * @default - none
    */
   readonly nodes?: readonly string[];
+  /**
+   * Underlay subnets of this cloud's nodes (IPv4 and/or IPv6), in canonical form. When every
+   * cloud declares them, node-to-node TCP between clouds is MSS-clamped to the link's path MTU,
+   * and a node finds its cloud by matching its host IP against them.
+   * @default - none (no underlay clamp)
+   */
+  readonly nodeCidrs?: readonly string[];
 }
 
 export interface Link {
@@ -108,6 +116,31 @@ export interface RolloutSettings {
   readonly timeoutSeconds: number;
 }
 
+export interface ProbeSettings {
+  /**
+   * Generate a path-MTU probe DaemonSet per cloud (needs every cloud's nodeSelector and at least
+   * one address in `nodes` of every cloud it measures toward).
+   * @default false
+   */
+  readonly enabled: boolean;
+  /**
+   * Seconds between measurement rounds.
+   * @default 300
+   */
+  readonly intervalSeconds: number;
+  /**
+   * Bytes a measured path MTU may exceed the declared one before it is reported as wasted.
+   * @default 10
+   */
+  readonly marginBytes: number;
+}
+
+/**
+ * `uniform`: one pod MTU for the whole cluster, the smallest path's. `per-path`: each cloud's pods
+ * get that cloud's own maximum and routes to other clouds' pod subnets carry the link's MTU.
+ */
+export type MtuMode = 'uniform' | 'per-path';
+
 export interface Images {
   /** @default 'ghcr.io/flannel-io/flannel:v0.28.9' */
   readonly flannel: string;
@@ -139,6 +172,10 @@ export interface Environment {
    * @default - no rollout Job
    */
   readonly rollout?: RolloutSettings;
+  /** @default - disabled */
+  readonly probe: ProbeSettings;
+  /** @default 'uniform' */
+  readonly mtuMode: MtuMode;
 }
 
 export const DEFAULT_IMAGES: Images = {

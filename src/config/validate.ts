@@ -10,9 +10,11 @@ import {
   Images,
   Link,
   MssClampSettings,
+  MtuMode,
+  ProbeSettings,
   RolloutSettings,
 } from './environment';
-import { cidrProblem, isIpv4, isIpv6 } from './net';
+import { Cidr, cidrProblem, cidrsOverlap, isIpv4, isIpv6, parseCidr } from './net';
 
 /** Smallest and largest underlay MTU: IPv4's minimum datagram, and the largest jumbo frame NICs support (the node scripts refuse more). */
 export const MIN_UNDERLAY_MTU = 576;
@@ -143,9 +145,10 @@ function readClouds(r: Reader, value: Json): { clouds: Cloud[]; names: string[] 
   const seen = new Map<string, number>();
   const clouds: Cloud[] = [];
   const names: string[] = [];
+  const cidrs: Array<{ cidr: Cidr; where: string }> = [];
   list.forEach((item, i) => {
     const path = ['clouds', i];
-    const obj = r.mapping(item, path, ['name', 'nicMtu', 'fabricMtu', 'nodeSelector', 'nodes']);
+    const obj = r.mapping(item, path, ['name', 'nicMtu', 'fabricMtu', 'nodeSelector', 'nodes', 'nodeCidrs']);
     if (!obj) return;
     const name = r.string(r.required(obj, 'name', path), [...path, 'name'], DNS_LABEL, 'a lowercase DNS label such as "cloud-a"');
     if (name !== undefined) {
@@ -179,11 +182,55 @@ function readClouds(r: Reader, value: Json): { clouds: Cloud[]; names: string[] 
         return ok;
       });
     }
+    let nodeCidrs: string[] | undefined;
+    if ('nodeCidrs' in obj) {
+      const l = r.list(obj.nodeCidrs, [...path, 'nodeCidrs']) ?? [];
+      if (l.length === 0) r.fail([...path, 'nodeCidrs'], 'expected at least one CIDR, or leave nodeCidrs out');
+      nodeCidrs = [];
+      l.forEach((c, j) => {
+        const at = [...path, 'nodeCidrs', j];
+        const parsed = typeof c === 'string' ? parseCidr(c) : undefined;
+        if (parsed === undefined) {
+          const loose = typeof c === 'string' ? looseCidr(c) : undefined;
+          r.fail(at, loose ? `${JSON.stringify(c)} has host bits set; did you mean ${loose}?` : `expected an IPv4 or IPv6 CIDR such as 10.119.96.0/24, got ${describeValue(c)}`);
+          return;
+        }
+        for (const seen of cidrs) {
+          if (cidrsOverlap(seen.cidr, parsed)) r.fail(at, `${parsed.text} overlaps ${seen.cidr.text} of ${seen.where}: a node address must match exactly one cloud`);
+        }
+        cidrs.push({ cidr: parsed, where: `clouds[${i}] (${String(obj.name)})` });
+        nodeCidrs!.push(parsed.text);
+      });
+    }
     if (name !== undefined && nicMtu !== undefined) {
-      clouds.push({ name, nicMtu, ...(fabricMtu !== undefined && { fabricMtu }), ...(nodeSelector && { nodeSelector }), ...(nodes && { nodes }) });
+      clouds.push({ name, nicMtu, ...(fabricMtu !== undefined && { fabricMtu }), ...(nodeSelector && { nodeSelector }), ...(nodes && { nodes }), ...(nodeCidrs && { nodeCidrs }) });
     }
   });
+  const declaring = list.filter((c) => c !== null && typeof c === 'object' && 'nodeCidrs' in (c as Obj)).length;
+  if (declaring > 0 && declaring < list.length) {
+    r.fail(['clouds'], `${declaring} of ${list.length} clouds declare nodeCidrs: declare them for every cloud or none, or nodes of the others could not find their cloud`);
+  }
   return { clouds, names: [...new Set(names)] };
+}
+
+/** The network a CIDR with host bits set belongs to, for a "did you mean" hint. */
+function looseCidr(text: string): string | undefined {
+  const [addr, len] = text.split('/');
+  const family = addr.includes(':') ? 'ipv6' : 'ipv4';
+  if (cidrProblem(text, family) !== undefined) return undefined;
+  const masked = maskAddress(addr, Number(len), family);
+  return masked === undefined ? undefined : parseCidr(`${masked}/${len}`)?.text;
+}
+
+function maskAddress(addr: string, prefix: number, family: 'ipv4' | 'ipv6'): string | undefined {
+  if (family === 'ipv4') {
+    const n = addr.split('.').reduce((v, p) => (v << 8n) | BigInt(Number(p)), 0n) & ~((1n << BigInt(32 - prefix)) - 1n);
+    return [24n, 16n, 8n, 0n].map((s) => String((n >> s) & 0xffn)).join('.');
+  }
+  const full = parseCidr(`${addr}/128`);
+  if (!full) return undefined;
+  const n = full.network & ~((1n << BigInt(128 - prefix)) - 1n);
+  return parseCidr(`${Array.from({ length: 8 }, (_, i) => ((n >> BigInt(112 - 16 * i)) & 0xffffn).toString(16)).join(':')}/128`)?.text.split('/')[0];
 }
 
 function readLinks(r: Reader, value: Json, cloudNames: readonly string[]): Link[] {
@@ -325,13 +372,45 @@ function readRollout(r: Reader, value: Json): RolloutSettings | undefined {
   };
 }
 
+function readProbe(r: Reader, value: Json, clouds: readonly Cloud[]): ProbeSettings {
+  const path = ['probe'];
+  const defaults: ProbeSettings = { enabled: false, intervalSeconds: 300, marginBytes: 10 };
+  if (value === undefined) return defaults;
+  const obj = r.mapping(value, path, ['enabled', 'intervalSeconds', 'marginBytes']);
+  if (!obj) return defaults;
+  const probe: ProbeSettings = {
+    enabled: ('enabled' in obj ? r.boolean(obj.enabled, [...path, 'enabled']) : undefined) ?? true,
+    intervalSeconds: ('intervalSeconds' in obj ? r.integer(obj.intervalSeconds, [...path, 'intervalSeconds'], 10, 86400) : undefined) ?? defaults.intervalSeconds,
+    marginBytes: ('marginBytes' in obj ? r.integer(obj.marginBytes, [...path, 'marginBytes'], 0, 1000, 'a byte count') : undefined) ?? defaults.marginBytes,
+  };
+  if (probe.enabled) {
+    clouds.forEach((c, i) => {
+      if (!c.nodeSelector) r.fail(['clouds', i], `probe.enabled needs a nodeSelector on cloud "${c.name}", to place its probe on its nodes`);
+      if (!c.nodes?.length) r.fail(['clouds', i], `probe.enabled needs at least one address in nodes of cloud "${c.name}", for the other clouds' probes to measure toward`);
+    });
+  }
+  return probe;
+}
+
+function readMtuMode(r: Reader, value: Json, clouds: readonly Cloud[]): MtuMode {
+  if (value === undefined) return 'uniform';
+  if (value !== 'uniform' && value !== 'per-path') return r.fail(['mtuMode'], `expected uniform or per-path, got ${describeValue(value)}`) ?? 'uniform';
+  if (value === 'per-path') {
+    clouds.forEach((c, i) => {
+      if (!c.nodeSelector) r.fail(['clouds', i], `mtuMode per-path needs a nodeSelector on cloud "${c.name}": each cloud gets its own flannel DaemonSet`);
+      if (!c.nodeCidrs) r.fail(['clouds', i], `mtuMode per-path needs nodeCidrs on cloud "${c.name}": routes to other clouds get their link's MTU by the remote node's address`);
+    });
+  }
+  return value;
+}
+
 /**
  * Reads an untyped document (parsed YAML, or an object built in code) into a typed Environment.
  * Throws one InputError listing every problem, each with its YAML path.
  */
 export function toEnvironment(doc: Json, defaultName?: string): Environment {
   const r = new Reader();
-  const root = r.mapping(doc, [], ['name', 'flannel', 'clouds', 'links', 'mssClamp', 'images', 'rollout']);
+  const root = r.mapping(doc, [], ['name', 'flannel', 'clouds', 'links', 'mssClamp', 'images', 'rollout', 'probe', 'mtuMode']);
   if (!root) throw new InputError(r.problems);
   let name: string | undefined;
   if ('name' in root) {
@@ -347,6 +426,8 @@ export function toEnvironment(doc: Json, defaultName?: string): Environment {
   const mssClamp = readMssClamp(r, root.mssClamp);
   const images = readImages(r, root.images);
   const rollout = readRollout(r, root.rollout);
+  const probe = readProbe(r, root.probe, clouds);
+  const mtuMode = readMtuMode(r, root.mtuMode, clouds);
   if (r.problems.length > 0) throw new InputError(r.problems);
-  return { name: name!, flannel: flannel as FlannelSettings, clouds, links, mssClamp, images, ...(rollout && { rollout }) };
+  return { name: name!, flannel: flannel as FlannelSettings, clouds, links, mssClamp, images, ...(rollout && { rollout }), probe, mtuMode };
 }

@@ -40,6 +40,24 @@ export interface CloudPlan {
   readonly nicMtu: number;
   /** Pod MTU of this cloud's nodes (the same everywhere in uniform mode). */
   readonly podMtu: number;
+  /** Underlay subnets of this cloud's nodes, when declared. */
+  readonly nodeCidrs: readonly string[];
+}
+
+/**
+ * A TCPMSS rule for node-to-node TCP that does not use the overlay (kubelet, API server, etcd,
+ * hostNetwork workloads): installed on the nodes of `cloud`, for packets to `cidr` in cloud `to`.
+ */
+export interface UnderlayClamp {
+  readonly cloud: string;
+  readonly to: string;
+  readonly link: string;
+  readonly family: IpFamily;
+  readonly cidr: string;
+  /** The path MTU between the two clouds for this family: the link and both NICs. */
+  readonly pathMtu: number;
+  /** pathMtu - 40 (IPv4) or - 60 (IPv6). */
+  readonly mss: number;
 }
 
 export interface MtuPlan {
@@ -67,6 +85,8 @@ export interface MtuPlan {
   readonly binding: Constraint;
   readonly paths: readonly PathPlan[];
   readonly clouds: readonly CloudPlan[];
+  /** Underlay clamps per cloud and destination subnet, when every cloud declares nodeCidrs; else empty. */
+  readonly underlayClamps: readonly UnderlayClamp[];
   /** Overlay devices by family and the CNI bridge. */
   readonly devices: { readonly overlay: string | null; readonly overlayV6: string | null; readonly bridge: string };
   /** Planned MTU of every device flannel-mtu makes consistent on a node, sorted by name. */
@@ -144,6 +164,19 @@ export function planMtu(env: Environment): MtuPlan {
   });
   paths.sort((a, b) => (a.kind === b.kind ? (cloudIndex.get(a.from)! - cloudIndex.get(b.from)!) || (cloudIndex.get(a.to)! - cloudIndex.get(b.to)!) : a.kind === 'cloud' ? -1 : 1));
 
+  const underlayClamps: UnderlayClamp[] = [];
+  for (const cloud of env.clouds) {
+    for (const link of env.links.filter((l) => l.between.includes(cloud.name))) {
+      const to = env.clouds.find((c) => c.name !== cloud.name && link.between.includes(c.name))!;
+      for (const cidr of to.nodeCidrs ?? []) {
+        const family: IpFamily = cidr.includes(':') ? 'ipv6' : 'ipv4';
+        const linkMtu = family === 'ipv6' ? link.pathMtuV6 ?? link.pathMtu : link.pathMtu;
+        const pathMtu = Math.min(linkMtu, cloud.nicMtu, to.nicMtu);
+        underlayClamps.push({ cloud: cloud.name, to: to.name, link: linkName(link), family, cidr, pathMtu, mss: pathMtu - TCP_IP_HEADERS[family] });
+      }
+    }
+  }
+
   const devices = overlayDevices(backend, vni, dualStack);
   const deviceMtus = Object.fromEntries(
     [devices.v4, devices.v6, CNI_BRIDGE].filter((d): d is string => d !== null).sort().map((d) => [d, podMtu]),
@@ -163,6 +196,9 @@ export function planMtu(env: Environment): MtuPlan {
       ? `Backend.MTU ${backendMtu} = ${podMtu} + ${overhead.flannelSubtracts}: flannel subtracts ${overhead.flannelSubtracts} from it for ${backend}, whatever the family`
       : `${backend} takes no Backend.MTU; cni-conf.json sets the pod MTU ${podMtu} explicitly`,
     `MSS ${podMtu - TCP_IP_HEADERS.ipv4} = ${podMtu} - 40 (IPv4 + TCP headers)${dualStack ? `; IPv6 MSS ${podMtu - TCP_IP_HEADERS.ipv6} = ${podMtu} - 60` : ''}`,
+    ...(underlayClamps.length > 0
+      ? ['node-to-node TCP between clouds (outside the overlay) is clamped to each link\'s path MTU - 40 (IPv4) / - 60 (IPv6), by destination subnet']
+      : []),
   ];
 
   return {
@@ -180,7 +216,8 @@ export function planMtu(env: Environment): MtuPlan {
     mssV6: dualStack ? podMtu - TCP_IP_HEADERS.ipv6 : null,
     binding,
     paths,
-    clouds: env.clouds.map((c) => ({ name: c.name, nicMtu: c.nicMtu, podMtu })),
+    clouds: env.clouds.map((c) => ({ name: c.name, nicMtu: c.nicMtu, podMtu, nodeCidrs: c.nodeCidrs ?? [] })),
+    underlayClamps,
     devices: { overlay: devices.v4, overlayV6: devices.v6, bridge: CNI_BRIDGE },
     deviceMtus,
     reasoning,

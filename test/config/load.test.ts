@@ -33,6 +33,8 @@ describe('parseEnvironment', () => {
       clouds: [{ name: 'cloud-a', nicMtu: 1400 }, { name: 'cloud-b', nicMtu: 1400 }],
       links: [{ between: ['cloud-a', 'cloud-b'], pathMtu: 1380 }],
       mssClamp: { enabled: true },
+      probe: { enabled: false, intervalSeconds: 300, marginBytes: 10 },
+      mtuMode: 'uniform',
       images: { flannel: 'ghcr.io/flannel-io/flannel:v0.28.9', flannelCniPlugin: 'ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3' },
     });
   });
@@ -61,7 +63,7 @@ describe('parseEnvironment', () => {
 
   test('fails on unknown keys, suggesting the likely one (flannel would silently ignore them)', () => {
     expect(errors(SEED.replace('nicMtu: 1400\n  - name: cloud-b', 'nicMTU: 1400\n  - name: cloud-b'))).toEqual([
-      'environments/dev.yaml:6:5: clouds[0].nicMTU: unknown key (did you mean "nicMtu"?); allowed: name, nicMtu, fabricMtu, nodeSelector, nodes',
+      'environments/dev.yaml:6:5: clouds[0].nicMTU: unknown key (did you mean "nicMtu"?); allowed: name, nicMtu, fabricMtu, nodeSelector, nodes, nodeCidrs',
       'environments/dev.yaml:5:5: clouds[0]: missing required key "nicMtu"',
     ]);
   });
@@ -125,5 +127,47 @@ describe('parseEnvironment', () => {
     expect(errors(SEED.replace('name: seed-dev\n', ''), 'envs/Prod_EU.yaml')).toEqual([
       'envs/Prod_EU.yaml:1:1: (document): missing "name", and the file name "Prod_EU" is not a lowercase DNS label to default to',
     ]);
+  });
+
+  const withCidrs = (a: string, b: string) =>
+    SEED.replace('nicMtu: 1400\n  - name: cloud-b\n    nicMtu: 1400', `nicMtu: 1400\n    nodeCidrs: [${a}]\n  - name: cloud-b\n    nicMtu: 1400\n    nodeCidrs: [${b}]`);
+
+  test('nodeCidrs are read in the canonical form iptables-save prints', () => {
+    const { environment } = parseEnvironment(withCidrs('192.168.1.0/24, "FD00:0:0:1::/64"', '10.119.96.0/24'), 'x.yaml');
+    expect(environment.clouds.map((c) => c.nodeCidrs)).toEqual([['192.168.1.0/24', 'fd00:0:0:1::/64'], ['10.119.96.0/24']]);
+  });
+
+  test('fails when a node CIDR has host bits set, suggesting the network', () => {
+    expect(errors(withCidrs('192.168.1.130/24', '10.119.96.0/24'))).toEqual([
+      'environments/dev.yaml:7:17: clouds[0].nodeCidrs[0]: "192.168.1.130/24" has host bits set; did you mean 192.168.1.0/24?',
+    ]);
+  });
+
+  test('fails when node CIDRs of two clouds overlap (a node must match exactly one cloud)', () => {
+    expect(errors(withCidrs('10.0.0.0/8', '10.119.96.0/24'))).toEqual([
+      'environments/dev.yaml:10:17: clouds[1].nodeCidrs[0]: 10.119.96.0/24 overlaps 10.0.0.0/8 of clouds[0] (cloud-a): a node address must match exactly one cloud',
+    ]);
+  });
+
+  test('fails when only some clouds declare nodeCidrs', () => {
+    expect(errors(SEED.replace('nicMtu: 1400\n  - name: cloud-b', 'nicMtu: 1400\n    nodeCidrs: [192.168.1.0/24]\n  - name: cloud-b'))).toEqual([
+      'environments/dev.yaml:5:3: clouds: 1 of 2 clouds declare nodeCidrs: declare them for every cloud or none, or nodes of the others could not find their cloud',
+    ]);
+  });
+
+  test('fails when the probe is enabled without nodeSelector and nodes', () => {
+    expect(errors(`${SEED}probe: { enabled: true }\n`)).toEqual([
+      'environments/dev.yaml:5:5: clouds[0]: probe.enabled needs a nodeSelector on cloud "cloud-a", to place its probe on its nodes',
+      'environments/dev.yaml:5:5: clouds[0]: probe.enabled needs at least one address in nodes of cloud "cloud-a", for the other clouds\' probes to measure toward',
+      'environments/dev.yaml:7:5: clouds[1]: probe.enabled needs a nodeSelector on cloud "cloud-b", to place its probe on its nodes',
+      'environments/dev.yaml:7:5: clouds[1]: probe.enabled needs at least one address in nodes of cloud "cloud-b", for the other clouds\' probes to measure toward',
+    ]);
+  });
+
+  test('fails on an unknown mtuMode, and per-path without nodeCidrs', () => {
+    expect(errors(`${SEED}mtuMode: per-link\n`)).toEqual(['environments/dev.yaml:12:10: mtuMode: expected uniform or per-path, got "per-link" (a string)']);
+    expect(errors(`${withCidrs('192.168.1.0/24', '10.119.96.0/24')}mtuMode: per-path\n`)[0]).toBe(
+      'environments/dev.yaml:5:5: clouds[0]: mtuMode per-path needs a nodeSelector on cloud "cloud-a": each cloud gets its own flannel DaemonSet',
+    );
   });
 });
