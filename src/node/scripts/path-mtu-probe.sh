@@ -38,17 +38,27 @@ printf '%s\n' "$targets" | while read -r link to family peer declared max extra;
   fi
 done
 
-# ping_fits FAMILY PEER SIZE: does a DF packet of SIZE bytes on the wire reach PEER and come back?
-ping_fits() {
-  headers=28
-  [ "$1" = 6 ] && headers=48
-  ping "-$1" -c 1 -W 1 -s "$(($3 - headers))" "$2" > /dev/null 2>&1 ||
-    ping "-$1" -c 1 -W 1 -s "$(($3 - headers))" "$2" > /dev/null 2>&1
-}
-
 # cached_mtu FAMILY PEER: the path MTU the kernel learned from ICMP for PEER, or nothing.
 cached_mtu() {
   ip "-$1" route get "$2" 2> /dev/null | sed -n 's/.* mtu \([0-9][0-9]*\).*/\1/p' | head -n 1
+}
+
+# fits FAMILY PEER SIZE: does a packet of SIZE bytes on the wire cross the path? Two tries (one
+# loss is not a verdict); a size above a learned path MTU does not fit even when its ping was
+# answered, because the kernel then fragments it locally.
+fits() {
+  headers=28
+  [ "$1" = 6 ] && headers=48
+  for _ in 1 2; do
+    cached=$(cached_mtu "$1" "$2")
+    if [ -n "$cached" ] && [ "$3" -gt "$cached" ]; then return 1; fi
+    if ping "-$1" -c 1 -W 1 -s "$(($3 - headers))" "$2" > /dev/null 2>&1; then
+      cached=$(cached_mtu "$1" "$2")
+      if [ -n "$cached" ] && [ "$3" -gt "$cached" ]; then return 1; fi
+      return 0
+    fi
+  done
+  return 1
 }
 
 # measure FAMILY PEER MAX: largest working packet size by binary search (at most ~2 x 14 pings).
@@ -56,17 +66,10 @@ measure() {
   lo=576
   [ "$1" = 6 ] && lo=1280
   hi=$3
-  ping_fits "$1" "$2" "$lo" || { echo 0; return; }
+  fits "$1" "$2" "$lo" || { echo 0; return; }
   while [ "$lo" -lt "$hi" ]; do
     mid=$(((lo + hi + 1) / 2))
-    cached=$(cached_mtu "$1" "$2")
-    if [ -n "$cached" ] && [ "$mid" -gt "$cached" ]; then
-      hi=$((mid - 1))
-    elif ping_fits "$1" "$2" "$mid"; then
-      lo=$mid
-    else
-      hi=$((mid - 1))
-    fi
+    if fits "$1" "$2" "$mid"; then lo=$mid; else hi=$((mid - 1)); fi
   done
   echo "$lo"
 }

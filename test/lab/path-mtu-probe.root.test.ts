@@ -1,0 +1,101 @@
+// The path-MTU probe as it ships (script and env from dist/seed-dev.k8s.yaml), run with busybox sh
+// in node A's namespace of the lab, measuring across the routers toward node B's underlay address.
+// The seed declares the SD-WAN at 1380; the lab's link is set to known values around it.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parseAllDocuments } from 'yaml';
+import { labNamespaces, MtuLab } from '../../lab/engine';
+import { BUSYBOX, IP, imageLikePath } from '../support/netns';
+import { REPO } from '../support/dist';
+
+/** Node B's underlay address in the lab: the only address the probe may target. */
+const LAB_PEER = '192.168.200.2';
+
+function shippedProbe(): { script: string; env: Record<string, string> } {
+  const objects = parseAllDocuments(fs.readFileSync(path.join(REPO, 'dist', 'seed-dev.k8s.yaml'), 'utf8')).map((d) => d.toJS());
+  const ds = objects.find((o) => o?.kind === 'DaemonSet' && o.metadata.name === 'flannel-mtu-probe-cloud-a');
+  const c = ds.spec.template.spec.containers.find((x: { name: string }) => x.name === 'probe');
+  return { script: c.args[0], env: Object.fromEntries(c.env.map((e: { name: string; value?: string }) => [e.name, e.value ?? ''])) };
+}
+
+describe('path-MTU probe from dist/, on a real kernel', () => {
+  const lab = new MtuLab({ labId: `fmlab-probe-${process.pid}` });
+  const shipped = shippedProbe();
+  const toolbox = imageLikePath('both');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fmlab-probe-'));
+  const status = path.join(tmp, 'status');
+
+  /** One round (PROBE_INTERVAL=0), with the seed's target pointed at the lab's node B. */
+  const labTargets = shipped.env.PROBE_TARGETS.split('\n').map((l) => l.replace(/^(\S+ \S+ 4) \S+ /, `$1 ${LAB_PEER} `)).join('\n');
+  const probe = (targets = labTargets) => {
+    const env = {
+      ...shipped.env,
+      PROBE_TARGETS: targets,
+      PROBE_INTERVAL: '0',
+      PROBE_STATUS: status,
+      PATH: toolbox,
+    };
+    const started = Date.now();
+    const r = spawnSync(IP, ['netns', 'exec', `${lab.labId}-nodeA`, BUSYBOX, 'sh', '-c', shipped.script], { env, encoding: 'utf8', timeout: 60_000 });
+    const lines = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    return { status: r.status, lines, stderr: r.stderr, seconds: (Date.now() - started) / 1000, statusFile: fs.readFileSync(status, 'utf8') };
+  };
+
+  beforeAll(() => {
+    lab.up({ nicMtuA: 1400, nicMtuB: 1400, pathMtu: 1380 });
+  }, 30_000);
+  afterAll(() => {
+    lab.down();
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.rmSync(toolbox, { recursive: true, force: true });
+    expect(labNamespaces(lab.labId)).toEqual([]);
+  }, 30_000);
+
+  test('the shipped probe measures the seed link toward cloud-b, declared 1380, searching up to the NICs 1400', () => {
+    expect(shipped.env).toMatchObject({ PROBE_CLOUD: 'cloud-a', PROBE_TARGETS: 'sdwan cloud-b 4 10.119.96.10 1380 1400', PROBE_MARGIN: '10', PROBE_INTERVAL: '300' });
+  });
+
+  test('path 1380 with ICMP frag-needed dropped: measures exactly 1380, healthy, in a few seconds', () => {
+    const r = probe();
+    expect(r.lines).toEqual([expect.objectContaining({ from: 'cloud-a', to: 'cloud-b', link: 'sdwan', peer: LAB_PEER, declared: 1380, measured: 1380, status: 'healthy' })]);
+    expect(r.status).toBe(0);
+    expect(r.statusFile).toBe('healthy\n');
+    expect(r.seconds).toBeLessThan(15);
+  }, 60_000);
+
+  test('the SD-WAN path shrinks to 1360: too-small, exit 3, and the status file (readiness) names the link', () => {
+    lab.reconfig({ nicMtuA: 1400, nicMtuB: 1400, pathMtu: 1360 });
+    const r = probe();
+    expect(r.lines).toEqual([expect.objectContaining({ declared: 1380, measured: 1360, status: 'too-small' })]);
+    expect(r.status).toBe(3);
+    expect(r.statusFile).toContain('"link":"sdwan"');
+  }, 60_000);
+
+  test('a path bigger than declared by more than the margin is reported as wasted', () => {
+    lab.reconfig({ nicMtuA: 1400, nicMtuB: 1400, pathMtu: 1400 });
+    const r = probe();
+    expect(r.lines).toEqual([expect.objectContaining({ declared: 1380, measured: 1400, status: 'wasted' })]);
+    expect(r.status).toBe(3);
+  }, 60_000);
+
+  test('where ICMP frag-needed does come back, the cached path MTU keeps the answer exact', () => {
+    lab.reconfig({ nicMtuA: 1400, nicMtuB: 1400, pathMtu: 1380, icmpBlackhole: false });
+    const r = probe();
+    expect(r.lines).toEqual([expect.objectContaining({ measured: 1380, status: 'healthy' })]);
+  }, 60_000);
+
+  test('an unreachable peer is reported, not hung on', () => {
+    const r = probe('sdwan cloud-b 4 192.168.200.99 1380 1400');
+    expect(r.lines).toEqual([expect.objectContaining({ measured: 0, status: 'unreachable' })]);
+    expect(r.status).toBe(3);
+    expect(r.seconds).toBeLessThan(10);
+  }, 60_000);
+
+  test('fails on a hostile target line before sending anything', () => {
+    const r = probe('sdwan cloud-b 4 $(reboot) 1380 1400');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("path-mtu-probe: PROBE_TARGETS: bad peer address '$(reboot)'");
+  }, 30_000);
+});
