@@ -168,7 +168,11 @@ export interface CountersResult {
 export interface ClampOptions {
   /** POSIX sh script run in each node's namespace. */
   readonly script: string;
-  /** File of NAME=value lines passed to the script's environment. @default - none */
+  /**
+   * File of NAME=value lines passed to the script's environment (write it with {@link envFileText}
+   * for values with newlines). The lab adds NODE_NAME and HOST_IP (the node's underlay address, as
+   * the downward API's `status.hostIP`); a non-empty HOST_IP line in the file wins. @default - none
+   */
   readonly envFile?: string;
   /** Backend kubelet's hint chains are created with before the script runs. @default 'none' */
   readonly backend?: IptablesBackend;
@@ -196,6 +200,20 @@ export function topologyEnv(t: LabTopology): Record<string, string> {
     VNI: s(t.vni),
     VXLAN_PORT: s(t.vxlanPort),
   };
+}
+
+/**
+ * An env file for {@link ClampOptions.envFile}: one `NAME="value"` line per entry, with newlines,
+ * backslashes and quotes escaped (`\n`, `\\`, `\"`) so multi-line values (rule lists) survive.
+ */
+export function envFileText(env: Readonly<Record<string, string>>): string {
+  return Object.entries(env)
+    .map(([k, v]) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`env file: bad name ${JSON.stringify(k)}`);
+      if (/[\r\0]/.test(v)) throw new Error(`env file: ${k} holds a carriage return or NUL`);
+      return `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"\n`;
+    })
+    .join('');
 }
 
 /** The error thrown when mtulab.sh exits non-zero. */

@@ -51,7 +51,10 @@
 #   PING_WAIT                 ping -W seconds per DF probe                              [0.3]
 #   IPERF_SECONDS, IPERF_GSO  iperf3 -t; GSO off = gso_max_segs 1 on the sender path    [2, off]
 #   CLAMP_SCRIPT              POSIX sh script run in each node netns by `clamp`
-#   CLAMP_ENV                 file of NAME=value lines passed to it (plus NODE_NAME=nodeA|nodeB)
+#   CLAMP_ENV                 file of NAME=value lines passed to it, plus NODE_NAME=nodeA|nodeB and
+#                             HOST_IP=<the node's underlay address> (as the downward API's
+#                             status.hostIP; a non-empty HOST_IP line in the file wins). A value in
+#                             double quotes may hold \n (newline), \\ and \"; single quotes: literal
 #   CLAMP_NODES               which nodes get the clamp                                 [nodeA,nodeB]
 #   CLAMP_TIMEOUT             seconds before a clamp run is killed                       [15]
 #   IPT_BACKEND               legacy | nft | none: before the script runs, create kubelet's hint
@@ -787,7 +790,19 @@ cmd_clamp() {
       k=${line%%=*}
       [[ $line == *=* && $k =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || usage_die "CLAMP_ENV: bad line '$line'"
       local v=${line#*=}
-      if [[ $v =~ ^\"(.*)\"$ || $v =~ ^\'(.*)\'$ ]]; then v=${BASH_REMATCH[1]}; fi
+      if [[ $v =~ ^\"(.*)\"$ ]]; then
+        # double quotes: \n is a newline, \\ a backslash, \" a quote (multi-line values such as rule lists)
+        v=${BASH_REMATCH[1]}
+        [[ $v =~ (^|[^\\])(\\\\)*\\[^n\\\"] || $v =~ (^|[^\\])(\\\\)*\\$ ]] && usage_die "CLAMP_ENV: bad escape in '$line' (\\n, \\\\ and \\\" only)"
+        v=${v//\\\\/$'\x01'}
+        v=${v//\\n/$'\n'}
+        v=${v//\\\"/\"}
+        v=${v//$'\x01'/\\}
+      elif [[ $v =~ ^\'(.*)\'$ ]]; then
+        v=${BASH_REMATCH[1]}
+      fi
+      # HOST_IP without a value (a downward-API field a file cannot carry) is left to the lab
+      [[ $k == HOST_IP && -z $v ]] && continue
       envs+=("$k=$v")
     done <"$envf"
   fi
@@ -802,7 +817,7 @@ cmd_clamp() {
     fi
     fg_run timeout -k 1 "${CLAMP_TIMEOUT:-15}" ip netns exec "${NS[$n]}" env -i \
       PATH="$STATE/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
-      NODE_NAME="$n" "${envs[@]}" sh "$script" </dev/null >"$TMP/clamp-$n.log" 2>&1
+      NODE_NAME="$n" HOST_IP="${ADDR[$n-ul]}" "${envs[@]}" sh "$script" </dev/null >"$TMP/clamp-$n.log" 2>&1
     rc=$?
     ((rc > 128 && rc != 137)) && exit "$rc"
     since "$t0"

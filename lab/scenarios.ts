@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Endpoint, IptablesBackend, LabTopology, MtuLab, WanModel } from './engine';
+import { Endpoint, envFileText, IptablesBackend, LabTopology, MtuLab, Target, WanModel } from './engine';
 import { LabInputs } from './manifest';
 
 /** The body size of the request that hung in the incident. */
@@ -31,6 +31,33 @@ export interface LabReport {
   readonly throughput: readonly ThroughputRow[];
 }
 
+/** The lab's node subnets: node A's cloud, node B's cloud. */
+const LAB_NODE_CIDRS = ['192.168.100.0/24', '192.168.200.0/24'];
+
+/**
+ * The clamp's env from the manifest with the two clouds' node subnets (documentation addresses,
+ * never targets) replaced by the lab's; every MSS stays as the manifest has it, and rules for other
+ * clouds are dropped. HOST_IP is left to the lab, which passes each node's own underlay address as
+ * the downward API would.
+ */
+export function labClampEnv(env: Readonly<Record<string, string>>, clouds: readonly [string, string]): Record<string, string> {
+  const { HOST_IP: _hostIp, NODE_CIDRS: nodeCidrs, UNDERLAY_RULES_V4: underlay, ...rest } = env;
+  if (nodeCidrs === undefined || underlay === undefined) return rest;
+  const labCidr = new Map(clouds.map((c, i) => [c, LAB_NODE_CIDRS[i]]));
+  const cloudOf = new Map(nodeCidrs.split('\n').filter(Boolean).map((l) => [l.split(' ')[1], l.split(' ')[0]]));
+  const rules = underlay.split('\n').filter(Boolean).flatMap((line) => {
+    const [cloud, ...spec] = line.split(' ');
+    const target = /^-d (\S+) /.exec(spec.join(' '))?.[1];
+    const to = target === undefined ? undefined : labCidr.get(cloudOf.get(target) ?? '');
+    return labCidr.has(cloud) && to !== undefined ? [`${cloud} ${spec.join(' ').replace(`-d ${target} `, `-d ${to} `)}`] : [];
+  });
+  return {
+    ...rest,
+    NODE_CIDRS: clouds.map((c) => `${c} ${labCidr.get(c)}`).join('\n'),
+    UNDERLAY_RULES_V4: [...new Set(rules)].join('\n'),
+  };
+}
+
 /** Runs every scenario in one lab (built once, changed in place); tears it down whatever happens. */
 export function runScenarios(inputs: LabInputs, options: { iperf?: boolean; log?: (line: string) => void } = {}): LabReport {
   const log = options.log ?? (() => undefined);
@@ -45,7 +72,7 @@ export function runScenarios(inputs: LabInputs, options: { iperf?: boolean; log?
     checks.push(check);
     log(`${check.pass ? 'pass' : 'FAIL'}  ${scenario}: ${what}: ${actual}${check.pass ? '' : ` (expected ${expected})`}`);
   };
-  const post = (scenario: string, size: number, from: Endpoint, to: Endpoint, expected: Check['expected']) =>
+  const post = (scenario: string, size: number, from: Endpoint, to: Target, expected: Check['expected']) =>
     record(scenario, `POST ${size} B ${from} -> ${to}`, expected, lab.post(size, from, to).result);
   const set = (t: LabTopology, wanModel: WanModel = 'icmp') => lab.reconfig({ ...underlay, wanModel, ...t });
 
@@ -58,6 +85,7 @@ export function runScenarios(inputs: LabInputs, options: { iperf?: boolean; log?
       const s1 = `1. upstream NIC - 50 = ${upstream.overlayMtuA}, ${model}`;
       post(s1, 200, 'podA', 'podB', 'ok');
       post(s1, INCIDENT_BODY, 'podA', 'podB', 'hang');
+      if (wanModel === 'icmp') post(s1, INCIDENT_BODY, 'nodeA', 'nodeB-ul', 'hang'); // hostNetwork, no overlay: NIC 1400 > path
       set(generated, wanModel);
       const s2 = `2. generated pod MTU ${inputs.podMtu} (Backend.MTU ${inputs.backendMtu}), ${model}`;
       for (const [from, to] of [['podA', 'podB'], ['podB', 'podA'], ['nodeA', 'podB']] as Array<[Endpoint, Endpoint]>) {
@@ -74,7 +102,7 @@ export function runScenarios(inputs: LabInputs, options: { iperf?: boolean; log?
     const script = path.join(clampDir, 'tcp-mss-clamp.sh');
     const envFile = path.join(clampDir, 'clamp.env');
     fs.writeFileSync(script, inputs.clamp.script);
-    fs.writeFileSync(envFile, Object.entries(inputs.clamp.env).map(([k, v]) => `${k}=${v}\n`).join(''));
+    fs.writeFileSync(envFile, envFileText(labClampEnv(inputs.clamp.env, inputs.clouds)));
     for (const backend of ['legacy', 'nft'] as IptablesBackend[]) {
       set(upstream);
       lab.unclamp();
@@ -83,6 +111,7 @@ export function runScenarios(inputs: LabInputs, options: { iperf?: boolean; log?
       record(s4, 'clamp script on both nodes', 'ok', runs.every((r) => r.result === 'ok') ? 'ok' : 'fail');
       post(s4, INCIDENT_BODY, 'podA', 'podB', 'ok');
       post(s4, INCIDENT_BODY, 'nodeA', 'podB', 'ok');
+      if (inputs.clamp.env.UNDERLAY_RULES_V4) post(s4, INCIDENT_BODY, 'nodeA', 'nodeB-ul', 'ok'); // the underlay clamp
     }
     lab.unclamp();
 

@@ -32,7 +32,13 @@ export function main(argv: readonly string[]): number {
       fs.unlinkSync(path.join(outDir, stale));
     }
     for (const m of manifests) {
-      process.stdout.write(`${path.join(outDir, m.fileName)}: pod MTU ${m.plan.podMtu}, Backend.MTU ${m.plan.backendMtu ?? '-'}, MSS ${m.plan.mss}\n`);
+      const numbers = m.plan.mtuMode === 'per-path'
+        ? `per-path: ${[
+          ...m.plan.clouds.map((c) => `${c.name} pod MTU ${c.podMtu}, Backend.MTU ${c.backendMtu ?? '-'}, MSS ${c.mss}`),
+          ...m.plan.links.map((l) => `link ${l.name} MTU ${l.overlayMtu}`),
+        ].join('; ')}`
+        : `pod MTU ${m.plan.podMtu}, Backend.MTU ${m.plan.backendMtu ?? '-'}, MSS ${m.plan.mss}`;
+      process.stdout.write(`${path.join(outDir, m.fileName)}: ${numbers}\n`);
     }
     return 0;
   } catch (e) {

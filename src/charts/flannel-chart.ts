@@ -1,12 +1,13 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Environment } from '../config/environment';
-import { FlannelNetwork } from '../constructs/flannel-network';
+import { FlannelCloudProps, FlannelNetwork } from '../constructs/flannel-network';
+import { ROUTE_MTU_KEEPER_VOLUME, RouteMtuKeeper } from '../constructs/route-mtu-keeper';
 import { NodeMtu } from '../constructs/node-mtu';
 import { ARGOCD_SYNC_WAVE, FLANNEL_SYNC_WAVE, RolloutRestart } from '../constructs/rollout-restart';
 import { PathMtuProbe } from '../constructs/path-mtu-probe';
 import { TcpMssClamp } from '../constructs/tcp-mss-clamp';
-import { MtuPlan, planMtu } from '../mtu/plan';
+import { cloudView, MtuPlan, planMtu } from '../mtu/plan';
 import { probeTargets } from '../mtu/probe';
 
 export interface FlannelChartProps {
@@ -34,14 +35,35 @@ export class FlannelChart extends Chart {
     const env = props.environment;
     this.plan = props.plan ?? planMtu(env);
     const image = env.images.flannel;
-    const nodeMtu = new NodeMtu(this, 'node-mtu', { plan: this.plan, image });
-    const clamp = new TcpMssClamp(this, 'tcp-mss-clamp', { plan: this.plan, image, enabled: env.mssClamp.enabled });
-    this.flannel = new FlannelNetwork(this, 'flannel', {
-      plan: this.plan,
-      flannel: env.flannel,
-      images: env.images,
-      nodeInitContainers: [nodeMtu.container, clamp.container],
-    });
+    if (this.plan.mtuMode === 'per-path') {
+      // One flannel per cloud, each at the cloud's own numbers, with a keeper holding the routes to
+      // other clouds at the link's MTU; the clamp follows the route MTUs (--clamp-mss-to-pmtu).
+      const clouds: FlannelCloudProps[] = env.clouds.map((cloud) => {
+        const view = cloudView(this.plan, cloud.name);
+        if (!cloud.nodeSelector) throw new Error(`${this.node.path}: mtuMode per-path needs a nodeSelector on cloud "${cloud.name}"`);
+        const nodeMtu = new NodeMtu(this, `node-mtu-${cloud.name}`, { plan: view, image });
+        const clamp = new TcpMssClamp(this, `tcp-mss-clamp-${cloud.name}`, { plan: view, image, enabled: env.mssClamp.enabled });
+        const keeper = new RouteMtuKeeper(this, `route-mtu-keeper-${cloud.name}`, { plan: this.plan, cloud: cloud.name, image });
+        return {
+          name: cloud.name,
+          nodeSelector: cloud.nodeSelector,
+          plan: view,
+          nodeInitContainers: [nodeMtu.container, clamp.container],
+          sidecars: [keeper.container],
+          volumes: [ROUTE_MTU_KEEPER_VOLUME],
+        };
+      });
+      this.flannel = new FlannelNetwork(this, 'flannel', { plan: this.plan, flannel: env.flannel, images: env.images, clouds });
+    } else {
+      const nodeMtu = new NodeMtu(this, 'node-mtu', { plan: this.plan, image });
+      const clamp = new TcpMssClamp(this, 'tcp-mss-clamp', { plan: this.plan, image, enabled: env.mssClamp.enabled });
+      this.flannel = new FlannelNetwork(this, 'flannel', {
+        plan: this.plan,
+        flannel: env.flannel,
+        images: env.images,
+        nodeInitContainers: [nodeMtu.container, clamp.container],
+      });
+    }
     if (env.probe.enabled) {
       const targets = probeTargets(env, this.plan);
       for (const cloud of env.clouds) {

@@ -8,6 +8,7 @@ import { formatTable } from './table';
 export function planToJson(plan: MtuPlan): Record<string, unknown> {
   return {
     environment: plan.environment,
+    mtuMode: plan.mtuMode,
     backend: plan.backend,
     dualStack: plan.dualStack,
     underlayMtu: plan.underlayMtu,
@@ -21,7 +22,8 @@ export function planToJson(plan: MtuPlan): Record<string, unknown> {
     mssV6: plan.mssV6,
     binding: { ...plan.binding, path: formatYamlPath(plan.binding.path) },
     paths: plan.paths,
-    clouds: plan.clouds,
+    clouds: plan.clouds.map((c) => ({ ...c, binding: { ...c.binding, path: formatYamlPath(c.binding.path) } })),
+    links: plan.links,
     underlayClamps: plan.underlayClamps,
     devices: plan.devices,
     deviceMtus: plan.deviceMtus,
@@ -35,15 +37,19 @@ export function planToText(plan: MtuPlan): string {
   const v6 = (v: number | null) => (plan.dualStack ? ` / ${v}` : '');
   const family = plan.dualStack ? 'IPv4 / IPv6' : 'IPv4';
   const lines = [
-    `${plan.environment}: ${plan.backend}, ${plan.dualStack ? 'dual-stack' : 'IPv4'}`,
+    `${plan.environment}: ${plan.backend}, ${plan.dualStack ? 'dual-stack' : 'IPv4'}${plan.mtuMode === 'per-path' ? ', mtuMode per-path' : ''}`,
     '',
     formatTable(
       ['', family, ''],
       [
         ['underlay MTU', `${plan.underlayMtu}${v6(plan.underlayMtuV6)}`, `bound by ${plan.binding.kind} ${plan.binding.name} (${plan.binding.family === 'ipv4' ? 'IPv4' : 'IPv6'} ${plan.binding.mtu})`],
-        ['Backend.MTU', plan.backendMtu === null ? '-' : String(plan.backendMtu), plan.backendMtu === null ? `${plan.backend} takes none` : `net-conf.json; flannel subtracts ${plan.flannelOverhead}`],
-        ['pod MTU', String(plan.podMtu), Object.keys(plan.deviceMtus).join(', ') + ', pod eth0'],
-        ['TCP MSS', `${plan.mss}${v6(plan.mssV6)}`, 'pod MTU - 40 (IPv4), - 60 (IPv6)'],
+        ...(plan.mtuMode === 'per-path'
+          ? [['smallest MTU', String(plan.podMtu), 'no pod packet is held below it; per cloud and per link below']]
+          : [
+            ['Backend.MTU', plan.backendMtu === null ? '-' : String(plan.backendMtu), plan.backendMtu === null ? `${plan.backend} takes none` : `net-conf.json; flannel subtracts ${plan.flannelOverhead}`],
+            ['pod MTU', String(plan.podMtu), Object.keys(plan.deviceMtus).join(', ') + ', pod eth0'],
+          ]),
+        ...(plan.mtuMode === 'per-path' ? [] : [['TCP MSS', `${plan.mss}${v6(plan.mssV6)}`, 'pod MTU - 40 (IPv4), - 60 (IPv6)']]),
       ],
     ),
     '',
@@ -56,6 +62,20 @@ export function planToText(plan: MtuPlan): string {
         `${p.headroom}${v6(p.headroomV6)}${p.kind === plan.binding.kind && p.name === plan.binding.name ? '  <- binding' : ''}`,
       ]),
     ),
+    ...(plan.mtuMode === 'per-path'
+      ? [
+        '',
+        formatTable(
+          ['cloud', 'pod MTU', 'Backend.MTU', 'TCP MSS', 'bound by'],
+          plan.clouds.map((c) => [c.name, String(c.podMtu), c.backendMtu === null ? '-' : String(c.backendMtu), `${c.mss}${v6(c.mssV6)}`, `${c.binding.kind} ${c.binding.name} (${c.binding.family === 'ipv4' ? 'IPv4' : 'IPv6'} ${c.binding.mtu})`]),
+        ),
+        '',
+        formatTable(
+          ['link', 'between', 'overlay MTU', 'TCP MSS', ''],
+          plan.links.map((l) => [l.name, `${l.between[0]} <-> ${l.between[1]}`, String(l.overlayMtu), `${l.mss}${v6(l.mssV6)}`, 'route MTU between the clouds\' pod subnets']),
+        ),
+      ]
+      : []),
     ...(plan.underlayClamps.length > 0
       ? [
         '',

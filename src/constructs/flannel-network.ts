@@ -2,7 +2,7 @@ import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
 import { DEFAULT_IMAGES, FlannelSettings, Images } from '../config/environment';
-import { MtuPlan } from '../mtu/plan';
+import { MtuPlan, peerLinks } from '../mtu/plan';
 import {
   ANNOTATION_PREFIX,
   FLANNEL_CLUSTER_ROLE,
@@ -24,10 +24,43 @@ export interface FlannelNetworkProps {
   readonly images?: Images;
   /**
    * Node init containers to run after the CNI config is installed and before flanneld starts
-   * (for example `NodeMtu.container` and `TcpMssClamp.container`), in this order.
+   * (for example `NodeMtu.container` and `TcpMssClamp.container`), in this order. Only for the
+   * single cluster-wide DaemonSet; with `clouds`, each cloud brings its own.
    * @default - none
    */
   readonly nodeInitContainers?: readonly k8s.Container[];
+  /**
+   * Per-path mode: one ConfigMap and DaemonSet per cloud, each rendered from that cloud's view of
+   * the plan (`cloudView(plan, cloud)`) and placed by the cloud's nodeSelector, instead of the
+   * single `kube-flannel-cfg` / `kube-flannel-ds`. Namespace, RBAC and ServiceAccount stay single.
+   * @default - one ConfigMap and DaemonSet for the whole cluster, under upstream's names
+   */
+  readonly clouds?: readonly FlannelCloudProps[];
+}
+
+/** One cloud's flannel in per-path mode. */
+export interface FlannelCloudProps {
+  /** The cloud's name; the objects are `kube-flannel-cfg-<name>` and `kube-flannel-ds-<name>`. */
+  readonly name: string;
+  /** Labels that select the cloud's nodes: the DaemonSet's nodeSelector. */
+  readonly nodeSelector: Readonly<Record<string, string>>;
+  /** The cloud's view of the plan (`cloudView`): its Backend.MTU, pod MTU and device MTUs. */
+  readonly plan: MtuPlan;
+  /**
+   * Node init containers for this cloud's DaemonSet (its `NodeMtu` and `TcpMssClamp`), in order.
+   * @default - none
+   */
+  readonly nodeInitContainers?: readonly k8s.Container[];
+  /**
+   * Containers that run next to flanneld in this cloud's pods (its `RouteMtuKeeper`).
+   * @default - none
+   */
+  readonly sidecars?: readonly k8s.Container[];
+  /**
+   * Extra pod volumes the init containers and sidecars mount.
+   * @default - none
+   */
+  readonly volumes?: readonly k8s.Volume[];
 }
 
 const XTABLES_LOCK = 'xtables-lock';
@@ -37,29 +70,17 @@ const NODE_LABELS = { 'tier': 'node', 'app': 'flannel', 'k8s-app': 'flannel' };
 /**
  * Everything upstream kube-flannel.yml (v0.28.9) installs, with net-conf.json and cni-conf.json
  * carrying the planned MTU: Namespace, ClusterRole, ClusterRoleBinding, ServiceAccount, ConfigMap
- * and DaemonSet, under the upstream names so it replaces an upstream install in place.
+ * and DaemonSet, under the upstream names so it replaces an upstream install in place. With
+ * `clouds` (per-path mode), one `FlannelNodeSet` (ConfigMap + DaemonSet) per cloud instead.
  */
 export class FlannelNetwork extends Construct {
-  /** The net-conf.json flanneld reads (`Backend.MTU` is the underlay MTU; flannel subtracts its overhead). */
-  public readonly netConf: Record<string, unknown>;
-  /** The CNI config list; the flannel plugin passes `delegate.mtu` to the bridge plugin for cni0 and pod veths. */
-  public readonly cniConf: Record<string, unknown>;
-  /** sha256 of the ConfigMap data, on the pod template so a changed MTU rolls the DaemonSet. */
-  public readonly configChecksum: string;
-  public readonly daemonSet: k8s.KubeDaemonSet;
+  /** The ConfigMap + DaemonSet pairs: one for the cluster, or one per cloud in per-path mode. */
+  public readonly nodeSets: readonly FlannelNodeSet[];
 
   constructor(scope: Construct, id: string, props: FlannelNetworkProps) {
     super(scope, id);
     const { plan, flannel } = props;
     const images = props.images ?? DEFAULT_IMAGES;
-
-    this.netConf = netConfJson(plan, flannel);
-    this.cniConf = cniConfJson(plan);
-    const data = {
-      'cni-conf.json': `${JSON.stringify(this.cniConf, null, 2)}\n`,
-      'net-conf.json': `${JSON.stringify(this.netConf, null, 2)}\n`,
-    };
-    this.configChecksum = createHash('sha256').update(JSON.stringify(data)).digest('hex');
 
     new k8s.KubeNamespace(this, 'namespace', {
       metadata: {
@@ -83,24 +104,138 @@ export class FlannelNetwork extends Construct {
     new k8s.KubeServiceAccount(this, 'service-account', {
       metadata: { name: FLANNEL_SERVICE_ACCOUNT, namespace: FLANNEL_NAMESPACE, labels: FLANNEL_LABELS },
     });
-    new k8s.KubeConfigMap(this, 'config', {
+
+    if (props.clouds === undefined) {
+      this.nodeSets = [new FlannelNodeSet(this, 'nodes', { plan, flannel, images, nodeInitContainers: props.nodeInitContainers })];
+      return;
+    }
+    if (props.nodeInitContainers !== undefined) {
+      throw new Error(`${this.node.path}: nodeInitContainers: give each cloud its own (clouds[].nodeInitContainers) when clouds is set`);
+    }
+    if (props.clouds.length === 0) throw new Error(`${this.node.path}: clouds: expected at least one cloud, or leave clouds out for one cluster-wide DaemonSet`);
+    const seen = new Set<string>();
+    for (const c of props.clouds) {
+      if (seen.has(c.name)) throw new Error(`${this.node.path}: clouds: cloud "${c.name}" is listed twice`);
+      seen.add(c.name);
+    }
+    this.nodeSets = props.clouds.map((c) => new FlannelNodeSet(this, `nodes-${c.name}`, {
+      plan: c.plan,
+      flannel,
+      images,
+      nodeInitContainers: c.nodeInitContainers,
+      cloud: { name: c.name, nodeSelector: c.nodeSelector },
+      sidecars: c.sidecars,
+      volumes: c.volumes,
+    }));
+  }
+
+  /** The cluster-wide node set; per-path mode has one per cloud (`nodeSets`). */
+  private get single(): FlannelNodeSet {
+    if (this.nodeSets.length !== 1 || this.nodeSets[0].cloud !== undefined) {
+      throw new Error(`${this.node.path}: per-path mode has one flannel DaemonSet per cloud: use nodeSets`);
+    }
+    return this.nodeSets[0];
+  }
+  /** The net-conf.json flanneld reads (`Backend.MTU` is the underlay MTU; flannel subtracts its overhead). Uniform mode only. */
+  public get netConf(): Record<string, unknown> { return this.single.netConf; }
+  /** The CNI config list; the flannel plugin passes `delegate.mtu` to the bridge plugin for cni0 and pod veths. Uniform mode only. */
+  public get cniConf(): Record<string, unknown> { return this.single.cniConf; }
+  /** sha256 of the ConfigMap data, on the pod template so a changed MTU rolls the DaemonSet. Uniform mode only. */
+  public get configChecksum(): string { return this.single.configChecksum; }
+  /** Uniform mode only. */
+  public get daemonSet(): k8s.KubeDaemonSet { return this.single.daemonSet; }
+}
+
+export interface FlannelNodeSetProps {
+  /** The plan, or one cloud's view of it (`cloudView`): net-conf.json and cni-conf.json come from it. */
+  readonly plan: MtuPlan;
+  /** Pod networks, backend, VNI and port. */
+  readonly flannel: FlannelSettings;
+  /** Container images. */
+  readonly images: Images;
+  /**
+   * Node init containers to run after install-cni and before flanneld, in this order.
+   * @default - none
+   */
+  readonly nodeInitContainers?: readonly k8s.Container[];
+  /**
+   * The cloud this node set serves: suffixes the names with `-<cloud>`, places the DaemonSet with
+   * the cloud's nodeSelector and labels its pods `flannel-mtu.io/cloud: <cloud>`.
+   * @default - the whole cluster, under upstream's names kube-flannel-cfg / kube-flannel-ds
+   */
+  readonly cloud?: { readonly name: string; readonly nodeSelector: Readonly<Record<string, string>> };
+  /**
+   * Containers next to flanneld.
+   * @default - none
+   */
+  readonly sidecars?: readonly k8s.Container[];
+  /**
+   * Extra pod volumes.
+   * @default - none
+   */
+  readonly volumes?: readonly k8s.Volume[];
+}
+
+/**
+ * The per-node part of flannel for one plan or one cloud's view of it: the ConfigMap with
+ * net-conf.json and cni-conf.json, and the DaemonSet that runs flanneld (upstream's, plus the node
+ * init containers and, per cloud, sidecars). `FlannelNetwork` composes one or one per cloud.
+ */
+export class FlannelNodeSet extends Construct {
+  /** The net-conf.json flanneld reads (`Backend.MTU` is the underlay MTU; flannel subtracts its overhead). */
+  public readonly netConf: Record<string, unknown>;
+  /** The CNI config list; the flannel plugin passes `delegate.mtu` to the bridge plugin for cni0 and pod veths. */
+  public readonly cniConf: Record<string, unknown>;
+  /** sha256 of the ConfigMap data, on the pod template so a changed MTU rolls the DaemonSet. */
+  public readonly configChecksum: string;
+  public readonly configMap: k8s.KubeConfigMap;
+  public readonly daemonSet: k8s.KubeDaemonSet;
+  /** The cloud, when this node set serves one. */
+  public readonly cloud?: string;
+
+  constructor(scope: Construct, id: string, props: FlannelNodeSetProps) {
+    super(scope, id);
+    const { plan, flannel, images } = props;
+    const cloud = props.cloud;
+    if (cloud !== undefined) {
+      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(cloud.name) || `${FLANNEL_DAEMON_SET}-${cloud.name}`.length > 63) {
+        throw new Error(`${this.node.path}: cloud.name: expected a lowercase DNS label that keeps ${FLANNEL_DAEMON_SET}-<name> within 63 characters, got ${JSON.stringify(cloud.name)}`);
+      }
+      if (Object.keys(cloud.nodeSelector).length === 0) {
+        throw new Error(`${this.node.path}: cloud.nodeSelector: cloud "${cloud.name}" needs labels that select its nodes, or its DaemonSet would run on every node`);
+      }
+      this.cloud = cloud.name;
+    }
+    const suffix = cloud === undefined ? '' : `-${cloud.name}`;
+    const configMapName = `${FLANNEL_CONFIG_MAP}${suffix}`;
+    const cloudLabel: Record<string, string> = cloud === undefined ? {} : { [`${ANNOTATION_PREFIX}/cloud`]: cloud.name };
+
+    this.netConf = netConfJson(plan, flannel);
+    this.cniConf = cniConfJson(plan);
+    const data = {
+      'cni-conf.json': `${JSON.stringify(this.cniConf, null, 2)}\n`,
+      'net-conf.json': `${JSON.stringify(this.netConf, null, 2)}\n`,
+    };
+    this.configChecksum = createHash('sha256').update(JSON.stringify(data)).digest('hex');
+
+    this.configMap = new k8s.KubeConfigMap(this, 'config', {
       metadata: {
-        name: FLANNEL_CONFIG_MAP,
+        name: configMapName,
         namespace: FLANNEL_NAMESPACE,
-        labels: NODE_LABELS,
-        annotations: { [`${ANNOTATION_PREFIX}/plan`]: planSummary(plan) },
+        labels: { ...NODE_LABELS, ...cloudLabel },
+        annotations: { [`${ANNOTATION_PREFIX}/plan`]: planSummary(plan, cloud?.name) },
       },
       data,
     });
 
     const mount = (name: string, mountPath: string) => ({ name, mountPath });
     this.daemonSet = new k8s.KubeDaemonSet(this, 'daemon-set', {
-      metadata: { name: FLANNEL_DAEMON_SET, namespace: FLANNEL_NAMESPACE, labels: NODE_LABELS },
+      metadata: { name: `${FLANNEL_DAEMON_SET}${suffix}`, namespace: FLANNEL_NAMESPACE, labels: { ...NODE_LABELS, ...cloudLabel } },
       spec: {
-        selector: { matchLabels: { app: 'flannel' } },
+        selector: { matchLabels: { app: 'flannel', ...cloudLabel } },
         template: {
           metadata: {
-            labels: { tier: 'node', app: 'flannel' },
+            labels: { tier: 'node', app: 'flannel', ...cloudLabel },
             annotations: { [`${ANNOTATION_PREFIX}/config-checksum`]: this.configChecksum },
           },
           spec: {
@@ -111,6 +246,7 @@ export class FlannelNetwork extends Construct {
                 },
               },
             },
+            ...(cloud !== undefined && { nodeSelector: { ...cloud.nodeSelector } }),
             hostNetwork: true,
             priorityClassName: 'system-node-critical',
             tolerations: [{ operator: 'Exists', effect: 'NoSchedule' }],
@@ -165,13 +301,15 @@ export class FlannelNetwork extends Construct {
                   mount(XTABLES_LOCK, '/run/xtables.lock'),
                 ],
               },
+              ...(props.sidecars ?? []),
             ],
             volumes: [
               { name: 'run', hostPath: { path: '/run/flannel' } },
               { name: 'cni-plugin', hostPath: { path: '/opt/cni/bin' } },
               { name: 'cni', hostPath: { path: '/etc/cni/net.d' } },
-              { name: 'flannel-cfg', configMap: { name: FLANNEL_CONFIG_MAP } },
+              { name: 'flannel-cfg', configMap: { name: configMapName } },
               { name: XTABLES_LOCK, hostPath: { path: '/run/xtables.lock', type: 'FileOrCreate' } },
+              ...(props.volumes ?? []),
             ],
           },
         },
@@ -211,13 +349,19 @@ export function cniConfJson(plan: MtuPlan): Record<string, unknown> {
   };
 }
 
-/** One line a reviewer can read in `kubectl get configmap -o yaml`. */
-export function planSummary(plan: MtuPlan): string {
+/**
+ * One line a reviewer can read in `kubectl get configmap -o yaml`; for one cloud's view of a
+ * per-path plan, the cloud's numbers and the route MTU toward each other cloud.
+ */
+export function planSummary(plan: MtuPlan, cloud?: string): string {
   const v6 = plan.dualStack ? `/${plan.underlayMtuV6}` : '';
+  const routes = cloud === undefined ? [] : peerLinks(plan, cloud).map(({ peer, link }) => `routes to ${peer} mtu ${link.overlayMtu} (link ${link.name})`);
   return [
+    ...(cloud === undefined ? [] : [`cloud ${cloud}`]),
     `underlay ${plan.underlayMtu}${v6} (bound by ${plan.binding.kind} ${plan.binding.name})`,
     plan.backendMtu !== null ? `Backend.MTU ${plan.backendMtu}` : `${plan.backend} (no Backend.MTU)`,
     `pod MTU ${plan.podMtu}`,
     `MSS ${plan.mss}${plan.mssV6 !== null ? `/${plan.mssV6}` : ''}`,
+    ...routes,
   ].join(', ');
 }

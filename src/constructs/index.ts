@@ -4,3 +4,4 @@ export * from './rollout-restart';
 export * from './tcp-mss-clamp';
 export * from './names';
 export * from './path-mtu-probe';
+export * from './route-mtu-keeper';

@@ -1,4 +1,4 @@
-import { BackendType, Environment, linkName } from '../config/environment';
+import { BackendType, Environment, linkName, MtuMode } from '../config/environment';
 import { InputError, Problem, YamlPath } from '../config/errors';
 import { BACKEND_OVERHEADS, CNI_BRIDGE, overlayDevices } from './backends';
 
@@ -35,13 +35,44 @@ export interface PathPlan {
   readonly headroomV6: number | null;
 }
 
+/**
+ * One cloud's own numbers: what its flannel DaemonSet writes and applies. In uniform mode they are
+ * the cluster's; in per-path mode they are the largest that fit the paths inside the cloud, and
+ * traffic to other clouds is held to each link's `overlayMtu` by route MTUs.
+ */
 export interface CloudPlan {
   readonly name: string;
   readonly nicMtu: number;
-  /** Pod MTU of this cloud's nodes (the same everywhere in uniform mode). */
+  /** Pod MTU of this cloud's nodes: flannel.1, cni0 and pod eth0 (the same everywhere in uniform mode). */
   readonly podMtu: number;
+  /** `Backend.MTU` of this cloud's net-conf.json, or null where flannel takes none (host-gw). */
+  readonly backendMtu: number | null;
+  /** podMtu - 40. */
+  readonly mss: number;
+  /** podMtu - 60, or null when single-stack. */
+  readonly mssV6: number | null;
+  /** Planned MTU of every device flannel-mtu makes consistent on this cloud's nodes, sorted by name. */
+  readonly deviceMtus: Readonly<Record<string, number>>;
+  /** The constraint that sets podMtu: the cluster's binding in uniform mode, this cloud's own NIC or fabric in per-path mode. */
+  readonly binding: Constraint;
   /** Underlay subnets of this cloud's nodes, when declared. */
   readonly nodeCidrs: readonly string[];
+}
+
+/** The overlay MTU across one link: what a pod packet between the two clouds may be. */
+export interface LinkPlan {
+  readonly name: string;
+  readonly between: readonly [string, string];
+  /**
+   * Per-path mode: the largest inner packet that fits the link's path (the link and the NICs and
+   * fabrics at both ends) in every family in use; the MTU set on routes between the two clouds.
+   * Uniform mode: the cluster pod MTU (every packet is that small anyway).
+   */
+  readonly overlayMtu: number;
+  /** overlayMtu - 40. */
+  readonly mss: number;
+  /** overlayMtu - 60, or null when single-stack. */
+  readonly mssV6: number | null;
 }
 
 /**
@@ -62,6 +93,8 @@ export interface UnderlayClamp {
 
 export interface MtuPlan {
   readonly environment: string;
+  /** `uniform`: one pod MTU for every node. `per-path`: each cloud at its own maximum, links at theirs. */
+  readonly mtuMode: MtuMode;
   readonly backend: BackendType;
   readonly dualStack: boolean;
   /** Smallest IPv4 underlay path MTU between any two nodes. */
@@ -75,7 +108,11 @@ export interface MtuPlan {
   /** Real encapsulation cost per family. */
   readonly encapOverhead: number;
   readonly encapOverheadV6: number | null;
-  /** MTU of flannel.1 (or flannel-wg), flannel-v6.1, cni0 and every pod's eth0. */
+  /**
+   * MTU of flannel.1 (or flannel-wg), flannel-v6.1, cni0 and every pod's eth0: the largest that
+   * fits every path. In per-path mode the smallest MTU any pod packet is held to (see `clouds`
+   * and `links` for what each cloud and link really gets).
+   */
   readonly podMtu: number;
   /** TCP MSS for IPv4 overlay traffic: podMtu - 40. */
   readonly mss: number;
@@ -83,8 +120,12 @@ export interface MtuPlan {
   readonly mssV6: number | null;
   /** The constraint that sets podMtu. */
   readonly binding: Constraint;
+  /** Every underlay path; headroom is measured against the overlay MTU the path carries in this mode. */
   readonly paths: readonly PathPlan[];
+  /** Per cloud, in file order. */
   readonly clouds: readonly CloudPlan[];
+  /** Per link, in file order. */
+  readonly links: readonly LinkPlan[];
   /** Underlay clamps per cloud and destination subnet, when every cloud declares nodeCidrs; else empty. */
   readonly underlayClamps: readonly UnderlayClamp[];
   /** Overlay devices by family and the CNI bridge. */
@@ -153,15 +194,57 @@ export function planMtu(env: Environment): MtuPlan {
 
   const pathMtuOf = (family: IpFamily, kind: 'cloud' | 'link', name: string) =>
     constraints.find((c) => c.family === family && c.kind === kind && c.name === name)!.mtu;
-  const headroom = (family: IpFamily, mtu: number) => mtu - (podMtu + encap(family));
-  const paths: PathPlan[] = [
+  const perPath = env.mtuMode === 'per-path';
+  const devices = overlayDevices(backend, vni, dualStack);
+  const deviceMtusFor = (mtu: number) => Object.fromEntries(
+    [devices.v4, devices.v6, CNI_BRIDGE].filter((d): d is string => d !== null).sort().map((d) => [d, mtu]),
+  );
+
+  // Per cloud: in per-path mode the largest pod MTU that fits the paths inside the cloud, bound by
+  // the first of its own constraints with the least room (IPv4 first on ties, as for the cluster).
+  const clouds: CloudPlan[] = env.clouds.map((c) => {
+    const cloudBinding = perPath ? constraints.filter((k) => k.kind === 'cloud' && k.name === c.name).reduce((best, k) => (room(k) < room(best) ? k : best)) : binding;
+    const mtu = perPath ? room(cloudBinding) : podMtu;
+    return {
+      name: c.name,
+      nicMtu: c.nicMtu,
+      podMtu: mtu,
+      backendMtu: overhead.acceptsMtu ? mtu + overhead.flannelSubtracts : null,
+      mss: mtu - TCP_IP_HEADERS.ipv4,
+      mssV6: dualStack ? mtu - TCP_IP_HEADERS.ipv6 : null,
+      deviceMtus: deviceMtusFor(mtu),
+      binding: cloudBinding,
+      nodeCidrs: c.nodeCidrs ?? [],
+    };
+  });
+  const cloudPodMtu = new Map(clouds.map((c) => [c.name, c.podMtu]));
+
+  const rawPaths = [
     ...env.clouds.map((c) => ({ from: c.name, to: c.name, kind: 'cloud' as const, name: c.name, ends: [c.name] })),
     ...env.links.map((l) => ({ from: l.between[0], to: l.between[1], kind: 'link' as const, name: linkName(l), ends: [...l.between] })),
   ].map(({ ends, ...p }) => {
     const effective = (family: IpFamily) => Math.min(pathMtuOf(family, p.kind, p.name), ...ends.map((e) => pathMtuOf(family, 'cloud', e)));
-    const v6 = dualStack ? effective('ipv6') : null;
-    return { ...p, pathMtu: effective('ipv4'), headroom: headroom('ipv4', effective('ipv4')), pathMtuV6: v6, headroomV6: v6 === null ? null : headroom('ipv6', v6) };
+    return { ...p, v4: effective('ipv4'), v6: dualStack ? effective('ipv6') : null };
   });
+
+  // Per link: the largest inner packet that fits its path in every family in use.
+  const links: LinkPlan[] = env.links.map((l) => {
+    const p = rawPaths.find((x) => x.kind === 'link' && x.name === linkName(l))!;
+    const mtu = perPath ? Math.min(p.v4 - encap('ipv4'), ...(p.v6 !== null ? [p.v6 - encap('ipv6')] : [])) : podMtu;
+    return { name: linkName(l), between: [l.between[0], l.between[1]] as const, overlayMtu: mtu, mss: mtu - TCP_IP_HEADERS.ipv4, mssV6: dualStack ? mtu - TCP_IP_HEADERS.ipv6 : null };
+  });
+
+  // Headroom against what the path carries: the cluster pod MTU in uniform mode; in per-path mode
+  // the cloud's own pod MTU inside a cloud and the link's overlay MTU across a link.
+  const carried = (p: { kind: 'cloud' | 'link'; name: string }) =>
+    !perPath ? podMtu : p.kind === 'cloud' ? cloudPodMtu.get(p.name)! : links.find((l) => l.name === p.name)!.overlayMtu;
+  const paths: PathPlan[] = rawPaths.map(({ v4, v6, ...p }) => ({
+    ...p,
+    pathMtu: v4,
+    headroom: v4 - (carried(p) + encap('ipv4')),
+    pathMtuV6: v6,
+    headroomV6: v6 === null ? null : v6 - (carried(p) + encap('ipv6')),
+  }));
   paths.sort((a, b) => (a.kind === b.kind ? (cloudIndex.get(a.from)! - cloudIndex.get(b.from)!) || (cloudIndex.get(a.to)! - cloudIndex.get(b.to)!) : a.kind === 'cloud' ? -1 : 1));
 
   const underlayClamps: UnderlayClamp[] = [];
@@ -177,10 +260,7 @@ export function planMtu(env: Environment): MtuPlan {
     }
   }
 
-  const devices = overlayDevices(backend, vni, dualStack);
-  const deviceMtus = Object.fromEntries(
-    [devices.v4, devices.v6, CNI_BRIDGE].filter((d): d is string => d !== null).sort().map((d) => [d, podMtu]),
-  );
+  const deviceMtus = deviceMtusFor(podMtu);
   const backendMtu = overhead.acceptsMtu ? podMtu + overhead.flannelSubtracts : null;
   const underlayMtu = underlay('ipv4');
   const underlayMtuV6 = dualStack ? underlay('ipv6') : null;
@@ -188,21 +268,27 @@ export function planMtu(env: Environment): MtuPlan {
   const reasoning = [
     `underlay IPv4 MTU ${underlayMtu}: the smallest of ${env.clouds.length} cloud NIC/fabric MTUs and ${env.links.length} link path MTUs`,
     ...(underlayMtuV6 !== null ? [`underlay IPv6 MTU ${underlayMtuV6}`] : []),
-    `binding constraint: ${describe(binding)} (${familyName(binding.family)}) at ${binding.mtu}; ${backend} costs ${encap(binding.family)} bytes over ${familyName(binding.family)}, so pods get ${binding.mtu} - ${encap(binding.family)} = ${podMtu}`,
+    perPath
+      ? `smallest path: ${describe(binding)} (${familyName(binding.family)}) at ${binding.mtu}; ${backend} costs ${encap(binding.family)} bytes over ${familyName(binding.family)}, so no pod packet is held below ${binding.mtu} - ${encap(binding.family)} = ${podMtu}`
+      : `binding constraint: ${describe(binding)} (${familyName(binding.family)}) at ${binding.mtu}; ${backend} costs ${encap(binding.family)} bytes over ${familyName(binding.family)}, so pods get ${binding.mtu} - ${encap(binding.family)} = ${podMtu}`,
     ...(dualStack && backend !== 'host-gw'
       ? [`dual-stack: ${backend} over IPv6 costs ${overhead.ipv6}, so the IPv6 overlay needs ${podMtu} + ${overhead.ipv6} = ${podMtu + overhead.ipv6} <= ${underlayMtuV6}`]
       : []),
-    backendMtu !== null
-      ? `Backend.MTU ${backendMtu} = ${podMtu} + ${overhead.flannelSubtracts}: flannel subtracts ${overhead.flannelSubtracts} from it for ${backend}, whatever the family`
-      : `${backend} takes no Backend.MTU; cni-conf.json sets the pod MTU ${podMtu} explicitly`,
-    `MSS ${podMtu - TCP_IP_HEADERS.ipv4} = ${podMtu} - 40 (IPv4 + TCP headers)${dualStack ? `; IPv6 MSS ${podMtu - TCP_IP_HEADERS.ipv6} = ${podMtu} - 60` : ''}`,
+    ...(perPath ? [] : [
+      backendMtu !== null
+        ? `Backend.MTU ${backendMtu} = ${podMtu} + ${overhead.flannelSubtracts}: flannel subtracts ${overhead.flannelSubtracts} from it for ${backend}, whatever the family`
+        : `${backend} takes no Backend.MTU; cni-conf.json sets the pod MTU ${podMtu} explicitly`,
+      `MSS ${podMtu - TCP_IP_HEADERS.ipv4} = ${podMtu} - 40 (IPv4 + TCP headers)${dualStack ? `; IPv6 MSS ${podMtu - TCP_IP_HEADERS.ipv6} = ${podMtu} - 60` : ''}`,
+    ]),
     ...(underlayClamps.length > 0
       ? ['node-to-node TCP between clouds (outside the overlay) is clamped to each link\'s path MTU - 40 (IPv4) / - 60 (IPv6), by destination subnet']
       : []),
+    ...(perPath ? perPathReasoning(clouds, links, paths, backend, encap, families) : []),
   ];
 
   return {
     environment: env.name,
+    mtuMode: env.mtuMode,
     backend,
     dualStack,
     underlayMtu,
@@ -216,13 +302,58 @@ export function planMtu(env: Environment): MtuPlan {
     mssV6: dualStack ? podMtu - TCP_IP_HEADERS.ipv6 : null,
     binding,
     paths,
-    clouds: env.clouds.map((c) => ({ name: c.name, nicMtu: c.nicMtu, podMtu, nodeCidrs: c.nodeCidrs ?? [] })),
+    clouds,
+    links,
     underlayClamps,
     devices: { overlay: devices.v4, overlayV6: devices.v6, bridge: CNI_BRIDGE },
     deviceMtus,
     reasoning,
     warnings,
   };
+}
+
+/** Per-path mode's extra lines: each cloud's own pod MTU, and each link's route MTU. */
+function perPathReasoning(clouds: readonly CloudPlan[], links: readonly LinkPlan[], paths: readonly PathPlan[], backend: BackendType, encap: (f: IpFamily) => number, families: readonly IpFamily[]): string[] {
+  const flannelSubtracts = BACKEND_OVERHEADS[backend].flannelSubtracts;
+  return [
+    'mtuMode per-path: each cloud\'s pods get the largest MTU that fits inside their cloud, and the routes to another cloud\'s pod subnets carry the link\'s overlay MTU',
+    ...clouds.map((c) => `cloud ${c.name}: ${describe(c.binding)} ${c.binding.mtu} - ${encap(c.binding.family)} (${familyName(c.binding.family)}) = pod MTU ${c.podMtu}, Backend.MTU ${c.backendMtu ?? '-'}${c.backendMtu !== null ? ` (${c.podMtu} + ${flannelSubtracts})` : ''}, MSS ${c.mss}${c.mssV6 !== null ? `/${c.mssV6}` : ''}`),
+    ...links.map((l) => {
+      const p = paths.find((x) => x.kind === 'link' && x.name === l.name)!;
+      const terms = families.map((f) => `${f === 'ipv4' ? p.pathMtu : p.pathMtuV6} - ${encap(f)}`).join(', ');
+      return `link ${l.name} (${l.between[0]} <-> ${l.between[1]}): overlay MTU ${l.overlayMtu} = min(${terms}) on the routes between the two clouds' pod subnets; TCP is clamped to it (MSS ${l.mss}${l.mssV6 !== null ? `/${l.mssV6}` : ''}) by --clamp-mss-to-pmtu`;
+    }),
+  ];
+}
+
+/**
+ * One cloud's view of the plan: the plan with the cluster-wide pod MTU, Backend.MTU, MSS, device
+ * MTUs and binding replaced by the cloud's own, and the underlay MTU by the path MTU inside the
+ * cloud. What one cloud's flannel DaemonSet renders from; in uniform mode it is the plan itself.
+ */
+export function cloudView(plan: MtuPlan, cloud: string): MtuPlan {
+  const c = plan.clouds.find((x) => x.name === cloud);
+  if (c === undefined) throw new Error(`cloudView: no cloud "${cloud}" in the plan of ${plan.environment} (clouds: ${plan.clouds.map((x) => x.name).join(', ')})`);
+  if (plan.mtuMode === 'uniform') return { ...plan };
+  const inside = plan.paths.find((p) => p.kind === 'cloud' && p.name === cloud)!;
+  return {
+    ...plan,
+    underlayMtu: inside.pathMtu,
+    underlayMtuV6: inside.pathMtuV6,
+    podMtu: c.podMtu,
+    backendMtu: c.backendMtu,
+    mss: c.mss,
+    mssV6: c.mssV6,
+    deviceMtus: c.deviceMtus,
+    binding: c.binding,
+  };
+}
+
+/** The links of `cloud`, each with the cloud at its other end. */
+export function peerLinks(plan: MtuPlan, cloud: string): Array<{ peer: string; link: LinkPlan }> {
+  return plan.links
+    .filter((l) => l.between.includes(cloud))
+    .map((link) => ({ peer: link.between[0] === cloud ? link.between[1] : link.between[0], link }));
 }
 
 export function familyName(f: IpFamily): string {

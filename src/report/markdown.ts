@@ -80,12 +80,31 @@ function section(e: PlanDiff): string[] {
     ),
     '',
   );
+  out.push(...underlayClamps(e));
   out.push('**When merged:**', '', ...effects(e), '');
   out.push(`**Risk:** ${e.risk.text}.`);
   out.push(...warnings(e.warnings), '');
   out.push(...mermaidFence(e.mermaid), '');
   out.push(`<details><summary>How the ${e.status === 'removed' ? 'old' : 'new'} numbers are derived</summary>`, '', ...e.reasoning.map((r) => `- ${r}`), '', '</details>');
   return out;
+}
+
+/** The underlay clamps that change (node-to-node TCP between clouds, chain FLANNEL-MTU-UNDERLAY), or nothing. */
+function underlayClamps(e: PlanDiff): string[] {
+  const changed = e.underlayClamps.filter((c) => c.status !== 'unchanged');
+  if (changed.length === 0) return [];
+  const mss = (c: (typeof changed)[number]) =>
+    c.status === 'added' ? `new, ${c.mss.new}` : c.status === 'removed' ? `${c.mss.old}, removed` : c.mss.old === c.mss.new ? String(c.mss.new) : `${c.mss.old} -> ${c.mss.new}`;
+  return [
+    '**Underlay MSS clamp**, node-to-node TCP between clouds outside the overlay (kubelet, API server, hostNetwork), path MTU - 40 (IPv4) / - 60 (IPv6):',
+    '',
+    ...table(
+      ['on nodes of', 'to', 'destination', 'path MTU', 'MSS'],
+      changed.map((c) => [c.cloud, `${c.to} (link \`${c.link}\`)`, `\`${c.cidr}\``, cell(c.pathMtu), mss(c)]),
+      ['---', '---', '---', '---:', '---:'],
+    ),
+    '',
+  ];
 }
 
 function effects(e: PlanDiff): string[] {
@@ -106,6 +125,9 @@ function effects(e: PlanDiff): string[] {
       ? `- on every node, the \`apply-node-mtu\` init container sets ${fx.nodeMtus.map((d) => `\`${d.device}\` ${change(d)}`).join(', ')}`
       : '- node device MTUs stay as they are',
     fx.podsRecreated ? pods : '- pods keep their MTU: nothing needs recreating',
+    ...(e.underlayClamps.some((c) => c.status !== 'unchanged')
+      ? ['- on every node, the `tcp-mss-clamp` init container replaces the underlay clamp rules of its cloud (chain `FLANNEL-MTU-UNDERLAY`); new node-to-node connections get the new MSS']
+      : []),
   ];
 }
 

@@ -1,7 +1,7 @@
 import { BackendType, Environment } from '../config/environment';
 import { formatProblem, formatYamlPath } from '../config/errors';
 import { FLANNEL_DAEMON_SET } from '../constructs/names';
-import { Constraint, familyName, IpFamily, MtuPlan, PathPlan } from '../mtu/plan';
+import { Constraint, familyName, IpFamily, MtuPlan, PathPlan, UnderlayClamp } from '../mtu/plan';
 import { renderMermaid } from './mermaid';
 
 /**
@@ -72,6 +72,22 @@ export interface PathChange {
   readonly changed: boolean;
 }
 
+/**
+ * One underlay MSS clamp (node-to-node TCP outside the overlay) in either plan: installed on the
+ * nodes of `cloud` for packets to `cidr` in cloud `to`, with its MSS before and after.
+ */
+export interface UnderlayClampChange {
+  readonly cloud: string;
+  readonly to: string;
+  readonly cidr: string;
+  readonly family: IpFamily;
+  /** The link the clamp's path MTU comes from (the new plan's, the old one's when removed). */
+  readonly link: string;
+  readonly pathMtu: Change<number>;
+  readonly mss: Change<number>;
+  readonly status: 'added' | 'removed' | 'changed' | 'unchanged';
+}
+
 export type SettingChange = ({ readonly key: 'backend' } & Change<BackendType>) | ({ readonly key: 'dualStack' } & Change<boolean>);
 
 export interface DeviceChange extends Change<number> {
@@ -110,6 +126,8 @@ export interface PlanDiff {
   readonly binding: BindingChange;
   /** Every path of either plan: the new plan's order, then paths only the old plan had. */
   readonly paths: readonly PathChange[];
+  /** Every underlay clamp of either plan: the new plan's order, then clamps only the old plan had. */
+  readonly underlayClamps: readonly UnderlayClampChange[];
   readonly effects: Effects;
   readonly risk: Risk;
   /** The new plan's warnings (the old plan's when removed). */
@@ -166,17 +184,21 @@ export function diffPlans(oldSide: DiffSide, newSide: DiffSide): PlanDiff {
 
   const binding = diffBinding(o, n);
   const paths = diffPaths(o, n);
+  const underlayClamps = diffUnderlayClamps(o, n);
+  const clampsChanged = underlayClamps.some((c) => c.status !== 'unchanged');
   const deviceNames = [...new Set([...Object.keys(o?.deviceMtus ?? {}), ...Object.keys(n?.deviceMtus ?? {})])].sort();
   const nodeMtus = deviceNames
     .map((device) => ({ device, old: o?.deviceMtus[device] ?? null, new: n?.deviceMtus[device] ?? null }))
     .filter((d) => d.old !== d.new && d.new !== null);
 
-  const changed = changedNumbers.length > 0 || settings.length > 0 || binding.moved || paths.some((p) => p.changed) || nodeMtus.length > 0;
+  const changed = changedNumbers.length > 0 || settings.length > 0 || binding.moved || paths.some((p) => p.changed) || nodeMtus.length > 0 || clampsChanged;
   const status: DiffStatus = o === null ? 'added' : n === null ? 'removed' : changed ? 'changed' : 'unchanged';
 
   // The pod template carries the config checksum (net-conf.json: backend, Backend.MTU, IPv6Network;
-  // cni-conf.json: the pod MTU) and the init containers' device MTUs and MSS: any of them rolls it.
-  const rolls = n !== null && (o === null || settings.length > 0 || changedNumbers.some((c) => c.key !== 'underlayMtu' && c.key !== 'underlayMtuV6') || nodeMtus.length > 0);
+  // cni-conf.json: the pod MTU) and the init containers' device MTUs, MSS and underlay clamp rules:
+  // any of them rolls it.
+  const rolls =
+    n !== null && (o === null || settings.length > 0 || changedNumbers.some((c) => c.key !== 'underlayMtu' && c.key !== 'underlayMtuV6') || nodeMtus.length > 0 || clampsChanged);
   const podsRecreated = n !== null && (o === null || o.podMtu !== n.podMtu);
   const effects: Effects = {
     daemonSetRolls: rolls,
@@ -194,6 +216,7 @@ export function diffPlans(oldSide: DiffSide, newSide: DiffSide): PlanDiff {
     numbers,
     binding,
     paths,
+    underlayClamps,
     effects,
     risk: risk(status, o, n, rolls),
     warnings: either.warnings.map(formatProblem),
@@ -274,6 +297,21 @@ function diffPaths(o: MtuPlan | null, n: MtuPlan | null): PathChange[] {
       binding: bindingPlan.binding.kind === p.kind && bindingPlan.binding.name === p.name,
       changed: Object.values(values).some((c) => c.old !== c.new),
     };
+  });
+}
+
+function diffUnderlayClamps(o: MtuPlan | null, n: MtuPlan | null): UnderlayClampChange[] {
+  const key = (c: UnderlayClamp) => `${c.cloud}\u0000${c.cidr}`;
+  const oldClamps = new Map((o?.underlayClamps ?? []).map((c) => [key(c), c]));
+  const newKeys = new Set((n?.underlayClamps ?? []).map(key));
+  const all = [...(n?.underlayClamps ?? []), ...(o?.underlayClamps ?? []).filter((c) => !newKeys.has(key(c)))];
+  return all.map((c) => {
+    const before = oldClamps.get(key(c)) ?? null;
+    const after = newKeys.has(key(c)) ? c : null;
+    const mss = { old: before?.mss ?? null, new: after?.mss ?? null };
+    const pathMtu = { old: before?.pathMtu ?? null, new: after?.pathMtu ?? null };
+    const status = before === null ? 'added' : after === null ? 'removed' : mss.old !== mss.new || pathMtu.old !== pathMtu.new ? 'changed' : 'unchanged';
+    return { cloud: c.cloud, to: c.to, cidr: c.cidr, family: c.family, link: c.link, pathMtu, mss, status };
   });
 }
 

@@ -47,3 +47,25 @@ describe('flannel-mtu plan', () => {
     expect(cli('frobnicate').status).not.toBe(0);
   });
 });
+
+describe('flannel-mtu plan, mtuMode per-path', () => {
+  test('--json has mtuMode, every cloud\'s own numbers and every link\'s overlay MTU', () => {
+    const plan = JSON.parse(execFileSync(CLI, ['plan', 'environments/jumbo-per-path.yaml', '--json'], { cwd: REPO, encoding: 'utf8' }));
+    expect(plan.mtuMode).toBe('per-path');
+    expect(plan.clouds).toEqual([
+      expect.objectContaining({ name: 'aws', podMtu: 8951, backendMtu: 9001, mss: 8911, deviceMtus: { 'cni0': 8951, 'flannel.1': 8951 }, binding: expect.objectContaining({ kind: 'cloud', name: 'aws', path: 'clouds[0].nicMtu' }) }),
+      expect.objectContaining({ name: 'onprem', podMtu: 1450, backendMtu: 1500, mss: 1410 }),
+    ]);
+    expect(plan.links).toEqual([{ name: 'sdwan', between: ['aws', 'onprem'], overlayMtu: 1330, mss: 1290, mssV6: null }]);
+    expect(JSON.parse(execFileSync(CLI, ['plan', 'environments/seed-dev.yaml', '--json'], { cwd: REPO, encoding: 'utf8' })).mtuMode).toBe('uniform');
+  });
+
+  test('the table shows each cloud and each link', () => {
+    const r = cli('plan', 'environments/jumbo-per-path.yaml');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('jumbo-per-path: vxlan, IPv4, mtuMode per-path\n');
+    expect(r.stdout).toMatch(/aws\s+8951\s+9001\s+8911\s+cloud aws \(IPv4 9001\)/);
+    expect(r.stdout).toMatch(/onprem\s+1450\s+1500\s+1410\s+cloud onprem \(IPv4 1500\)/);
+    expect(r.stdout).toMatch(/sdwan\s+aws <-> onprem\s+1330\s+1290\s+route MTU between the clouds' pod subnets/);
+  });
+});

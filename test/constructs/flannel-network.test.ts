@@ -99,7 +99,28 @@ describe('FlannelNetwork', () => {
   test('mssClamp disabled keeps the container with no rules, so it removes an old clamp', () => {
     const spec = findObject(synth({ ...SEED, mssClamp: { enabled: false } }), 'DaemonSet').spec.template.spec;
     const clamp = spec.initContainers.find((c: K8sObject) => c.name === 'tcp-mss-clamp');
-    expect(clamp.env).toEqual([{ name: 'MSS_RULES_V4', value: '' }, { name: 'MSS_RULES_V6', value: '' }]);
+    expect(clamp.env.filter((e: K8sObject) => e.name.endsWith('_RULES_V4') || e.name.endsWith('_RULES_V6'))).toEqual([
+      { name: 'MSS_RULES_V4', value: '' },
+      { name: 'MSS_RULES_V6', value: '' },
+      { name: 'UNDERLAY_RULES_V4', value: '' },
+      { name: 'UNDERLAY_RULES_V6', value: '' },
+    ]);
+  });
+
+  test('underlay clamp: rules from plan.underlayClamps, NODE_CIDRS from the clouds, HOST_IP from status.hostIP; none when disabled', () => {
+    const clouds = SEED.clouds.map((c, i) => ({ ...c, nodeCidrs: [['192.0.2.0/24'], ['198.51.100.0/24']][i] }));
+    const env = (enabled: boolean) =>
+      findObject(synth({ ...SEED, clouds, mssClamp: { enabled } }), 'DaemonSet').spec.template.spec.initContainers.find((c: K8sObject) => c.name === 'tcp-mss-clamp').env;
+    expect(env(true).slice(2)).toEqual([
+      {
+        name: 'UNDERLAY_RULES_V4',
+        value: 'cloud-a -d 198.51.100.0/24 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1340\ncloud-b -d 192.0.2.0/24 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1340',
+      },
+      { name: 'UNDERLAY_RULES_V6', value: '' },
+      { name: 'NODE_CIDRS', value: 'cloud-a 192.0.2.0/24\ncloud-b 198.51.100.0/24' },
+      { name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
+    ]);
+    expect(env(false).find((e: K8sObject) => e.name === 'UNDERLAY_RULES_V4')).toEqual({ name: 'UNDERLAY_RULES_V4', value: '' });
   });
 
   test('every object passes the Kubernetes schema, and the schema check catches a wrong type', () => {

@@ -53,3 +53,43 @@ test('pod MTU + overhead fits every path in every family, and one path has zero 
     { numRuns: 500 },
   );
 });
+
+test('per-path: each cloud\'s pod MTU + overhead fits its intra-cloud paths and is the largest; each link\'s overlay MTU fits the link and is the largest', () => {
+  fc.assert(
+    fc.property(environments, (uniform) => {
+      if (uniform.flannel.backend !== 'vxlan') return; // per-path is vxlan only
+      const env = { ...uniform, mtuMode: 'per-path' as const, clouds: uniform.clouds.map((c, i) => ({ ...c, nodeSelector: { cloud: c.name }, nodeCidrs: [`10.${i}.0.0/16`] })) };
+      const overhead = BACKEND_OVERHEADS.vxlan;
+      const families = env.flannel.podNetworkV6 === undefined ? [overhead.ipv4] : [overhead.ipv4, overhead.ipv6];
+      let plan;
+      try {
+        plan = planMtu(env);
+      } catch (e) {
+        expect(e).toBeInstanceOf(InputError);
+        return;
+      }
+      const nic = new Map(env.clouds.map((c) => [c.name, c.nicMtu]));
+      const inside = new Map(env.clouds.map((c) => [c.name, c.fabricMtu ?? c.nicMtu]));
+      for (const c of plan.clouds) {
+        const path = inside.get(c.name)!;
+        for (const encap of families) expect(c.podMtu + encap).toBeLessThanOrEqual(path);
+        expect(Math.max(...families.map((encap) => c.podMtu + encap))).toBe(path); // one more byte would not fit
+        expect(c.backendMtu! - overhead.flannelSubtracts).toBe(c.podMtu);
+        expect(c.deviceMtus['flannel.1']).toBe(c.podMtu);
+        expect(c.podMtu).toBeGreaterThanOrEqual(plan.podMtu);
+      }
+      for (const l of env.links) {
+        const lp = plan.links.find((x) => x.between[0] === l.between[0] && x.between[1] === l.between[1])!;
+        const ends = l.between.map((e) => Math.min(inside.get(e)!, nic.get(e)!));
+        const v4 = Math.min(l.pathMtu, ...ends);
+        const v6 = Math.min(l.pathMtuV6 ?? l.pathMtu, ...ends);
+        const room = families.length === 1 ? [v4 - overhead.ipv4] : [v4 - overhead.ipv4, v6 - overhead.ipv6];
+        expect(lp.overlayMtu).toBe(Math.min(...room));
+        // the route MTU never exceeds either end's device MTU
+        for (const e of l.between) expect(lp.overlayMtu).toBeLessThanOrEqual(plan.clouds.find((c) => c.name === e)!.podMtu);
+      }
+      expect(plan.podMtu).toBe(Math.min(...plan.clouds.map((c) => c.podMtu), ...plan.links.map((l) => l.overlayMtu)));
+    }),
+    { numRuns: 500 },
+  );
+});

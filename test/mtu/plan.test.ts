@@ -1,5 +1,5 @@
 import { InputError, toEnvironment } from '../../src/config';
-import { planMtu } from '../../src/mtu';
+import { cloudView, planMtu } from '../../src/mtu';
 
 /** An environment from a plain object, as an environment file would give it. */
 function env(overrides: Record<string, unknown> = {}, flannel: Record<string, unknown> = {}) {
@@ -144,5 +144,64 @@ describe('planMtu: refusals', () => {
 
   test('fails when host-gw spans clouds', () => {
     expect(refusal(() => planMtu(env({}, { backend: 'host-gw' })))).toMatch(/^flannel\.backend: host-gw .* needs every node on one L2 segment/);
+  });
+});
+
+describe('planMtu: mtuMode per-path', () => {
+  const jumbo = (mtuMode: string, extra: Record<string, unknown> = {}, flannel: Record<string, unknown> = {}) => env({
+    mtuMode,
+    clouds: [
+      { name: 'aws', nicMtu: 9001, nodeSelector: { r: 'aws' }, nodeCidrs: ['10.30.0.0/16'] },
+      { name: 'onprem', nicMtu: 1500, nodeSelector: { r: 'onprem' }, nodeCidrs: ['172.16.8.0/22'] },
+    ],
+    links: [{ between: ['aws', 'onprem'], name: 'sdwan', pathMtu: 1380 }],
+    ...extra,
+  }, flannel);
+
+  test('each cloud at its own maximum (9001 - 50 = 8951, 1500 - 50 = 1450), the link at 1380 - 50 = 1330', () => {
+    const plan = planMtu(jumbo('per-path'));
+    expect(plan.mtuMode).toBe('per-path');
+    expect(plan.clouds.map((c) => [c.name, c.podMtu, c.backendMtu, c.mss, c.mssV6, c.deviceMtus])).toEqual([
+      ['aws', 8951, 9001, 8911, null, { 'cni0': 8951, 'flannel.1': 8951 }],
+      ['onprem', 1450, 1500, 1410, null, { 'cni0': 1450, 'flannel.1': 1450 }],
+    ]);
+    expect(plan.clouds.map((c) => `${c.binding.kind} ${c.binding.name} ${c.binding.mtu}`)).toEqual(['cloud aws 9001', 'cloud onprem 1500']);
+    expect(plan.links).toEqual([{ name: 'sdwan', between: ['aws', 'onprem'], overlayMtu: 1330, mss: 1290, mssV6: null }]);
+    // headroom against what each path carries: every path is used to the byte
+    expect(plan.paths.map((p) => [p.name, p.pathMtu, p.headroom])).toEqual([['aws', 9001, 0], ['onprem', 1500, 0], ['sdwan', 1380, 0]]);
+    // the cluster-wide numbers stay the floor
+    expect([plan.podMtu, plan.backendMtu, plan.mss]).toEqual([1330, 1380, 1290]);
+    expect(plan.reasoning).toEqual(expect.arrayContaining([
+      'cloud aws: cloud aws NIC MTU 9001 - 50 (IPv4) = pod MTU 8951, Backend.MTU 9001 (8951 + 50), MSS 8911',
+      'link sdwan (aws <-> onprem): overlay MTU 1330 = min(1380 - 50) on the routes between the two clouds\' pod subnets; TCP is clamped to it (MSS 1290) by --clamp-mss-to-pmtu',
+    ]));
+  });
+
+  test('uniform mode: every cloud and link carries the cluster numbers, and the reasoning is unchanged', () => {
+    const plan = planMtu(jumbo('uniform'));
+    expect(plan.clouds.map((c) => [c.podMtu, c.backendMtu, c.mss, c.binding])).toEqual([[1330, 1380, 1290, plan.binding], [1330, 1380, 1290, plan.binding]]);
+    expect(plan.links.map((l) => l.overlayMtu)).toEqual([1330]);
+    expect(plan.paths.map((p) => p.headroom)).toEqual([7621, 120, 0]);
+    expect(plan.reasoning.some((r) => r.includes('per-path'))).toBe(false);
+  });
+
+  test('a fabric below the NICs binds its cloud; dual-stack takes IPv6\'s 70 per cloud and per link', () => {
+    const plan = planMtu(jumbo('per-path', {
+      clouds: [
+        { name: 'aws', nicMtu: 9001, fabricMtu: 8500, nodeSelector: { r: 'aws' }, nodeCidrs: ['10.30.0.0/16'] },
+        { name: 'onprem', nicMtu: 1500, nodeSelector: { r: 'onprem' }, nodeCidrs: ['172.16.8.0/22'] },
+      ],
+      links: [{ between: ['aws', 'onprem'], name: 'sdwan', pathMtu: 1380, pathMtuV6: 1400 }],
+    }, { podNetworkV6: 'fd00::/56' }));
+    // aws: fabric 8500 - 70 = 8430; onprem 1500 - 70 = 1430; link min(1380 - 50, min(1400, 1500) - 70) = 1330
+    expect(plan.clouds.map((c) => [c.podMtu, c.backendMtu, c.mssV6])).toEqual([[8430, 8480, 8370], [1430, 1480, 1370]]);
+    expect(plan.clouds[0].binding).toMatchObject({ kind: 'cloud', name: 'aws', family: 'ipv6', mtu: 8500, path: ['clouds', 0, 'fabricMtu'] });
+    expect(plan.links[0]).toMatchObject({ overlayMtu: 1330, mss: 1290, mssV6: 1270 });
+  });
+
+  test('cloudView: the cloud\'s numbers in the plan\'s shape', () => {
+    const plan = planMtu(jumbo('per-path'));
+    expect(cloudView(plan, 'aws')).toMatchObject({ underlayMtu: 9001, podMtu: 8951, backendMtu: 9001, mss: 8911, deviceMtus: { 'cni0': 8951, 'flannel.1': 8951 }, links: plan.links });
+    expect(() => cloudView(plan, 'gcp')).toThrow(/no cloud "gcp" in the plan of test \(clouds: aws, onprem\)/);
   });
 });

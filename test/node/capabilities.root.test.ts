@@ -56,7 +56,8 @@ describe('capabilities declared in dist/seed-dev.k8s.yaml are enough, and needed
   test.each(['legacy', 'nft'] as const)('tcp-mss-clamp on iptables-%s: NET_ADMIN + NET_RAW is enough', (xtables) => {
     const c = init('tcp-mss-clamp');
     expect(c.caps).toEqual(['NET_ADMIN', 'NET_RAW']);
-    const r = run(c.script, c.env, c.caps, xtables);
+    // HOST_IP is a valueFrom (status.hostIP): a cloud-a node's address, as the kubelet would set it
+    const r = run(c.script, { ...c.env, HOST_IP: '192.168.1.130' }, c.caps, xtables);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(lab.mustExec(node, [`iptables-${xtables}-save`, '-t', 'mangle'])).toContain('--set-mss 1290');
@@ -64,8 +65,9 @@ describe('capabilities declared in dist/seed-dev.k8s.yaml are enough, and needed
 
   test('tcp-mss-clamp: iptables-legacy needs NET_RAW (libiptc opens a raw socket); nft does not', () => {
     const c = init('tcp-mss-clamp');
-    expect(run(c.script, c.env, ['NET_ADMIN'], 'legacy').status).not.toBe(0);
-    expect(run(c.script, c.env, ['NET_ADMIN'], 'nft').status).toBe(0);
+    const env = { ...c.env, HOST_IP: '192.168.1.130' };
+    expect(run(c.script, env, ['NET_ADMIN'], 'legacy').status).not.toBe(0);
+    expect(run(c.script, env, ['NET_ADMIN'], 'nft').status).toBe(0);
   });
 
   test('path-mtu-probe: ping works with NET_RAW alone, and not without it', () => {

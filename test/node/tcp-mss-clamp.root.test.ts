@@ -1,7 +1,9 @@
 // tcp-mss-clamp (init container) on a real kernel, for both iptables backends, in empty
 // network namespaces. The script comes from the synthesized manifest and runs with
 // `busybox sh -c` and an image-like PATH (busybox applets, ip, iptables-{legacy,nft}*).
-import { loadInitContainer, mssRule, SEED } from '../support/manifest';
+import * as fs from 'fs';
+import * as path from 'path';
+import { initContainerFromYaml, loadInitContainer, mssRule, REPO_ROOT, SEED } from '../support/manifest';
 import { Lab, Xtables } from '../support/netns';
 
 const ic = loadInitContainer('tcp-mss-clamp');
@@ -10,7 +12,8 @@ const JUMP = `-A POSTROUTING -j ${CHAIN}`;
 const V4 = mssRule('flannel.1', SEED.mssV4);
 const V6 = mssRule('flannel-v6.1', SEED.mssV6);
 // The seed cluster may be single-stack; the dual-stack cases use the seed's v6 numbers.
-const DUAL = { ...ic.env, MSS_RULES_V4: V4, MSS_RULES_V6: V6 };
+// These overlay cases plan no underlay rules (they have their own cases below).
+const DUAL = { ...ic.env, MSS_RULES_V4: V4, MSS_RULES_V6: V6, UNDERLAY_RULES_V4: '', UNDERLAY_RULES_V6: '' };
 
 type Backend = 'legacy' | 'nft';
 type Fam = 'iptables' | 'ip6tables';
@@ -194,8 +197,9 @@ describe(`tcp-mss-clamp (script from ${ic.source})`, () => {
       expectOtherUntouched();
     });
 
-    test('the shipped env as is', () => {
-      const r = clamp(ic.env);
+    test('the shipped env as is (HOST_IP of a cloud-a node, as the downward API would set it)', () => {
+      const r = clamp({ ...ic.env, HOST_IP: '192.168.1.130' });
+      expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       expect(state('iptables', b).chain).toEqual([`-A ${CHAIN} ${ic.env.MSS_RULES_V4}`]);
       expect(state('ip6tables', b).chain).toEqual(ic.env.MSS_RULES_V6 ? [`-A ${CHAIN} ${ic.env.MSS_RULES_V6}`] : []);
@@ -264,5 +268,216 @@ describe(`tcp-mss-clamp (script from ${ic.source})`, () => {
     const r = clamp(DUAL);
     expect(r.status).toBe(0);
     expect(state('iptables', 'nft').postrouting).toEqual([JUMP]);
+  });
+});
+
+// Underlay clamp (issue 8): node-to-node TCP outside the overlay, chain FLANNEL-MTU-UNDERLAY.
+// Rules are written to tables of throw-away namespaces only; the addresses are never contacted.
+describe('underlay clamp (FLANNEL-MTU-UNDERLAY)', () => {
+  const UCHAIN = 'FLANNEL-MTU-UNDERLAY';
+  const UJUMP = `-A POSTROUTING -j ${UCHAIN}`;
+  const ulRule = (cidr: string, mss: number) => `-d ${cidr} -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss ${mss}`;
+  // seed-dev: cloud-a 192.168.1.0/24, cloud-b 10.119.96.0/24, SD-WAN 1380 -> MSS 1340
+  const SEED_UL: Record<string, string> = { ...ic.env, HOST_IP: '192.168.1.130' };
+  // hybrid-prod: dual-stack, three clouds, v4 and v6 node subnets
+  const hybrid = initContainerFromYaml(fs.readFileSync(path.join(REPO_ROOT, 'dist', 'hybrid-prod.k8s.yaml'), 'utf8'), 'tcp-mss-clamp', 'kube-flannel-ds');
+
+  let lab: Lab;
+  let ns: string;
+  const save = (fam: Fam, b: Backend): string => lab.mustExec(ns, [`${fam}-${b}-save`]);
+  const ipt = (b: Backend, ...args: string[]): string => lab.mustExec(ns, [`iptables-${b}`, '-w', ...args]);
+  const clamp = (env: Record<string, string>, xtables: Xtables = 'both') => lab.sh(ns, ic.script, env, xtables);
+  const mangle = (fam: Fam, b: Backend) => {
+    const lines = save(fam, b).split('\n');
+    const start = lines.indexOf('*mangle');
+    const m = start < 0 ? [] : lines.slice(start, lines.indexOf('COMMIT', start));
+    return {
+      postrouting: m.filter((l) => l.startsWith('-A POSTROUTING ')),
+      overlay: m.filter((l) => l.startsWith(`-A ${CHAIN} `)).map((l) => l.slice(`-A ${CHAIN} `.length)),
+      underlay: m.filter((l) => l.startsWith(`-A ${UCHAIN} `)).map((l) => l.slice(`-A ${UCHAIN} `.length)),
+      declared: m.filter((l) => l.startsWith(`:${UCHAIN} `)).length,
+    };
+  };
+
+  beforeEach(() => {
+    lab = new Lab();
+    ns = lab.ns('ul');
+  });
+  afterEach(() => lab.destroy());
+
+  test('the manifests ship the plan: seed-dev one rule per cloud toward the other, hybrid-prod v4 and v6', () => {
+    expect(ic.env.NODE_CIDRS).toBe('cloud-a 192.168.1.0/24\ncloud-b 10.119.96.0/24');
+    expect(ic.env.UNDERLAY_RULES_V4).toBe(`cloud-a ${ulRule('10.119.96.0/24', 1340)}\ncloud-b ${ulRule('192.168.1.0/24', 1340)}`);
+    expect(ic.env.UNDERLAY_RULES_V6).toBe('');
+    expect(ic.env.HOST_IP).toBeUndefined(); // a valueFrom (status.hostIP), not a value
+    expect(hybrid.env.UNDERLAY_RULES_V6.split('\n')).toContain(`onprem ${ulRule('2001:db8:60::/48', 1350)}`);
+  });
+
+  describe.each<[Backend, string]>([
+    ['legacy', 'legacy has more rules'],
+    ['nft', 'nft has at least as many rules'],
+  ])('backend %s (forced by pre-seeded rules)', (b, why) => {
+    const o = other(b);
+    beforeEach(() => {
+      ipt(b, '-A', 'INPUT', '-i', 'lo', '-j', 'ACCEPT');
+      ipt(b, '-A', 'OUTPUT', '-o', 'lo', '-j', 'ACCEPT');
+      ipt(b, '-t', 'mangle', '-A', 'POSTROUTING', '-o', 'eth0', '-j', 'RETURN');
+      ipt(o, '-A', 'INPUT', '-i', 'lo', '-j', 'ACCEPT');
+    });
+    const otherClean = () => {
+      expect(save('iptables', o)).not.toContain('FLANNEL-MTU');
+      expect(save('ip6tables', o)).not.toContain('FLANNEL-MTU');
+    };
+
+    test.each([
+      ['192.168.1.130', 'cloud-a', '192.168.1.0/24', '10.119.96.0/24'],
+      ['10.119.96.10', 'cloud-b', '10.119.96.0/24', '192.168.1.0/24'],
+    ])('seed-dev, HOST_IP %s: cloud %s, only the other cloud is clamped', (hostIp, cloud, own, otherCidr) => {
+      const r = clamp({ ...SEED_UL, HOST_IP: hostIp });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.stdout.trimEnd().split('\n')).toEqual([
+        `tcp-mss-clamp: node ${hostIp} is in cloud ${cloud} (${own})`,
+        expect.stringMatching(new RegExp(`^tcp-mss-clamp: backend ${b}: no kubelet hint chain; ${why} `)),
+        `tcp-mss-clamp: iptables: ${CHAIN} has 1 rule(s), jump from POSTROUTING present once`,
+        `tcp-mss-clamp: iptables: ${UCHAIN} has 1 rule(s) for cloud ${cloud}, jump from POSTROUTING present once`,
+        'tcp-mss-clamp: ip6tables: no rules planned, no chain present, nothing to remove',
+      ]);
+      expect(mangle('iptables', b)).toEqual({
+        postrouting: [JUMP, UJUMP, '-A POSTROUTING -o eth0 -j RETURN'],
+        overlay: [V4],
+        underlay: [ulRule(otherCidr, 1340)],
+        declared: 1,
+      });
+      expect(save('ip6tables', b)).not.toContain('FLANNEL-MTU');
+      otherClean();
+    });
+
+    test('idempotent: a second run leaves one rule and one jump per chain', () => {
+      expect(clamp(SEED_UL).status).toBe(0);
+      const first = mangle('iptables', b);
+      const r = clamp(SEED_UL);
+      expect(r.status).toBe(0);
+      expect(mangle('iptables', b)).toEqual(first);
+      expect(first.postrouting).toEqual([JUMP, UJUMP, '-A POSTROUTING -o eth0 -j RETURN']);
+      otherClean();
+    });
+
+    test('a changed MSS replaces the rule; the overlay chain is rewritten in the same transaction', () => {
+      expect(clamp(SEED_UL).status).toBe(0);
+      const r = clamp({ ...SEED_UL, UNDERLAY_RULES_V4: SEED_UL.UNDERLAY_RULES_V4.replace(/1340/g, '1320') });
+      expect(r.status).toBe(0);
+      expect(mangle('iptables', b)).toMatchObject({ overlay: [V4], underlay: [ulRule('10.119.96.0/24', 1320)] });
+      expect(save('iptables', b)).not.toContain('--set-mss 1340');
+    });
+
+    test('rules become empty: the underlay chain and its jump go, the overlay chain stays', () => {
+      expect(clamp(SEED_UL).status).toBe(0);
+      const r = clamp({ ...SEED_UL, UNDERLAY_RULES_V4: '' });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain(`tcp-mss-clamp: iptables: removed chain ${UCHAIN} and 1 jump(s)\n`);
+      expect(r.stdout).not.toContain('is in cloud'); // no rules planned: HOST_IP is not even looked at
+      expect(mangle('iptables', b)).toEqual({ postrouting: [JUMP, '-A POSTROUTING -o eth0 -j RETURN'], overlay: [V4], underlay: [], declared: 0 });
+      // the clamp disabled altogether (every rule empty) removes both
+      const off = clamp({ ...SEED_UL, MSS_RULES_V4: '', UNDERLAY_RULES_V4: '' });
+      expect(off.status).toBe(0);
+      expect(save('iptables', b)).not.toContain('FLANNEL-MTU');
+    });
+
+    test('a rule the kernel rejects leaves both previous chains whole (one transaction)', () => {
+      expect(clamp(SEED_UL).status).toBe(0);
+      const before = mangle('iptables', b);
+      const r = clamp({ ...SEED_UL, UNDERLAY_RULES_V4: SEED_UL.UNDERLAY_RULES_V4.replace(/1340/g, '70000'), MSS_RULES_V4: mssRule('flannel.1', 1200) });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`tcp-mss-clamp: error: iptables: iptables-${b}-restore rejected the rules; previous ${CHAIN} and ${UCHAIN} left unchanged\n`);
+      expect(mangle('iptables', b)).toEqual(before);
+    });
+
+    test('hybrid-prod, IPv6 HOST_IP of onprem: v4 and v6 rules toward aws-eu and gcp-eu, none toward onprem', () => {
+      for (const hostIp of ['2001:db8:40::10', '2001:DB8:40:0:0:0:0:10', '2001:db8:40:ffff:ffff:ffff:ffff:ffff']) {
+        const r = clamp({ ...hybrid.env, HOST_IP: hostIp });
+        expect(r.stderr).toBe('');
+        expect(r.status).toBe(0);
+        expect(r.stdout.split('\n')[0]).toBe(`tcp-mss-clamp: node ${hostIp} is in cloud onprem (2001:db8:40::/48)`);
+        expect(r.stdout).toContain(`tcp-mss-clamp: ip6tables: ${UCHAIN} has 2 rule(s) for cloud onprem`);
+        expect(mangle('iptables', b)).toMatchObject({ underlay: [ulRule('10.20.0.0/16', 1460), ulRule('10.156.0.0/20', 1380)] });
+        expect(mangle('ip6tables', b)).toEqual({
+          postrouting: [JUMP, UJUMP],
+          overlay: [mssRule('flannel-v6.1', 1280)],
+          underlay: [ulRule('2001:db8:20::/48', 1440), ulRule('2001:db8:60::/48', 1350)],
+          declared: 1,
+        });
+        const all = save('iptables', b) + save('ip6tables', b);
+        expect(all).not.toContain('172.16.4.0/22');
+        expect(all).not.toContain('2001:db8:40::/48');
+      }
+      otherClean();
+    });
+
+    test('hybrid-prod, IPv4 HOST_IP of gcp-eu: its v6 rules too (the cloud, not the family, selects them)', () => {
+      const r = clamp({ ...hybrid.env, HOST_IP: '10.156.15.254' });
+      expect(r.status).toBe(0);
+      expect(r.stdout.split('\n')[0]).toBe('tcp-mss-clamp: node 10.156.15.254 is in cloud gcp-eu (10.156.0.0/20)');
+      expect(mangle('iptables', b).underlay).toEqual([ulRule('10.20.0.0/16', 1387), ulRule('172.16.4.0/22', 1380)]);
+      expect(mangle('ip6tables', b).underlay).toEqual([ulRule('2001:db8:20::/48', 1367), ulRule('2001:db8:40::/48', 1350)]);
+    });
+  });
+
+  test.each([
+    ['outside every subnet (v4)', { HOST_IP: '192.168.2.1' }, "HOST_IP 192.168.2.1 is in no cloud's node subnets (NODE_CIDRS: cloud-a 192.168.1.0/24, cloud-b 10.119.96.0/24)"],
+    ['v6 against v4-only subnets', { HOST_IP: 'fd00::1' }, "HOST_IP fd00::1 is in no cloud's node subnets (NODE_CIDRS: cloud-a 192.168.1.0/24, cloud-b 10.119.96.0/24)"],
+    ['in two clouds', { HOST_IP: '192.168.1.130', NODE_CIDRS: 'cloud-a 192.168.0.0/16\ncloud-b 192.168.1.0/24' }, 'HOST_IP 192.168.1.130 is in the node subnets of more than one cloud: cloud-a 192.168.0.0/16, cloud-b 192.168.1.0/24'],
+    ['unset', { HOST_IP: undefined }, 'HOST_IP is not set or empty (status.hostIP): cannot tell which cloud this node is in'],
+    ['empty', { HOST_IP: '' }, 'HOST_IP is not set or empty (status.hostIP): cannot tell which cloud this node is in'],
+    ['not an address', { HOST_IP: '192.168.1' }, 'HOST_IP 192.168.1 is not an IPv4 or IPv6 address'],
+    ['two ::', { HOST_IP: '2001::1::2' }, 'HOST_IP 2001::1::2 is not an IPv4 or IPv6 address'],
+    ['octet > 255', { HOST_IP: '192.168.1.256' }, 'HOST_IP 192.168.1.256 is not an IPv4 or IPv6 address'],
+    ['host bits in a cidr', { NODE_CIDRS: 'cloud-a 192.168.1.1/24\ncloud-b 10.119.96.0/24' }, 'NODE_CIDRS: 192.168.1.1/24 has host bits set'],
+    ['prefix too long', { NODE_CIDRS: 'cloud-a 192.168.1.0/33\ncloud-b 10.119.96.0/24' }, 'NODE_CIDRS: invalid CIDR 192.168.1.0/33'],
+    ['a rule naming its own cloud', { UNDERLAY_RULES_V4: `cloud-a ${ulRule('192.168.1.0/24', 1340)}` }, `underlay rule of cloud cloud-a names its own subnet 192.168.1.0/24: '${ulRule('192.168.1.0/24', 1340)}'`],
+  ])('fails without touching any table: %s', (_label, change, message) => {
+    const env: Record<string, string> = { ...SEED_UL };
+    for (const [k, v] of Object.entries(change)) {
+      if (v === undefined) delete env[k];
+      else env[k] = v;
+    }
+    const r = clamp(env);
+    expect(r.stderr).toBe(`tcp-mss-clamp: error: ${message}\n`);
+    expect(r.status).toBe(1);
+    for (const fam of ['iptables', 'ip6tables'] as const) for (const b of ['legacy', 'nft'] as const) expect(save(fam, b)).not.toContain('FLANNEL-MTU');
+  });
+
+  test('own-cloud detection, IPv4 and IPv6 edge cases (awk CIDR match, "::" expansion)', () => {
+    const cases: Array<[string, string, string | null]> = [
+      // [HOST_IP, NODE_CIDRS, cloud or null = no match]
+      ['10.0.0.0', 'a 10.0.0.0/8\nb 11.0.0.0/8', 'a'],
+      ['10.255.255.255', 'a 10.0.0.0/8\nb 11.0.0.0/8', 'a'],
+      ['11.0.0.0', 'a 10.0.0.0/8\nb 12.0.0.0/8', null],
+      ['172.16.7.255', 'a 172.16.4.0/22\nb 172.16.8.0/22', 'a'],
+      ['172.16.8.0', 'a 172.16.4.0/22\nb 172.16.8.0/22', 'b'],
+      ['0.0.0.1', 'a 0.0.0.0/31\nb 1.0.0.0/8', 'a'],
+      ['255.255.255.255', 'a 255.255.255.255/32\nb 1.0.0.0/8', 'a'],
+      ['2001:db8::1', 'a 2001:db8::/32\nb 10.0.0.0/8', 'a'],
+      ['2001:db9::1', 'a 2001:db8::/32\nb 10.0.0.0/8', null],
+      ['::1', 'a ::1/128\nb ::2/128', 'a'],
+      ['::', 'a ::/127\nb ::2/127', 'a'],
+      ['1:2:3:4:5:6:7:8', 'a 1:2:3:4:5:6:7:8/128\nb 1:2:3:4:5:6:7:9/128', 'a'],
+      ['1:2:3:4:5:6:7:f', 'a 1:2:3:4:5:6:7:0/125\nb 1:2:3:4:5:6:7:8/125', 'b'],
+      ['fe80::1', 'a fe80::/10\nb fec0::/10', 'a'],
+      ['febf:ffff::', 'a fe80::/10\nb fec0::/10', 'a'],
+      ['fec0::', 'a fe80::/10\nb fec0::/10', 'b'],
+      ['2001:db8:0:0:1::1', 'a 2001:db8::1:0:0:0/80\nb 2001:db8::/80', 'a'],
+      ['::ffff:10.1.2.3', 'a ::ffff:10.0.0.0/104\nb ::ffff:11.0.0.0/104', 'a'],
+      ['2001:db8:40::10', 'a 2001:db8:40::/48\nb 2001:db8:41::/48', 'a'],
+      ['2001:db8:41::10', 'a 2001:db8:40::/47\nb 2001:db8:42::/47', 'a'],
+    ];
+    const rules = (cloud: string) => `${cloud} -d 192.0.2.0/24 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1000`;
+    for (const [hostIp, cidrs, cloud] of cases) {
+      const env = { ...SEED_UL, HOST_IP: hostIp, NODE_CIDRS: cidrs, UNDERLAY_RULES_V4: `${rules('a')}\n${rules('b')}` };
+      const r = clamp(env);
+      const got = r.status === 0 ? /is in cloud (\S+)/.exec(r.stdout)?.[1] : /is in no cloud/.test(r.stderr) ? null : `error: ${r.stderr}`;
+      expect([hostIp, cidrs, got]).toEqual([hostIp, cidrs, cloud]);
+    }
   });
 });

@@ -108,3 +108,25 @@ describe('diffPlans', () => {
     expectGolden(`${name}.json`, `${JSON.stringify(diffReport('main', [diffOf(name)]), null, 2)}\n`);
   });
 });
+
+describe('underlay clamps (node-to-node TCP between clouds)', () => {
+  test('underlay-clamps: per cloud and destination subnet, MSS old -> new, added and removed; the DaemonSet rolls', () => {
+    const s = SCENARIOS.find((x) => x.name === 'underlay-clamps')!;
+    const d = diffPlans(side(s.old, 'old'), side(s.new, 'new'));
+    expect(d.underlayClamps.map((c) => [c.cloud, c.to, c.cidr, c.mss.old, c.mss.new, c.status])).toEqual([
+      ['cloud-a', 'cloud-b', '10.119.96.0/23', null, 1320, 'added'],
+      ['cloud-b', 'cloud-a', '192.168.1.0/24', 1340, 1320, 'changed'],
+      ['cloud-a', 'cloud-b', '10.119.96.0/24', 1340, null, 'removed'],
+    ]);
+    expect(d.effects.daemonSetRolls).toBe(true);
+  });
+
+  test('a renumbered node subnet alone changes the plan and rolls the DaemonSet, the pod MTU stays', () => {
+    const s = SCENARIOS.find((x) => x.name === 'underlay-clamps')!;
+    const d = diffPlans(side(s.old, 'old'), side(s.old.replace('nodeCidrs: [10.119.96.0/24]', 'nodeCidrs: [10.119.96.0/23]'), 'new'));
+    expect(d.status).toBe('changed');
+    expect(d.numbers.filter((c) => c.changed)).toEqual([]);
+    expect(d.effects).toMatchObject({ daemonSetRolls: true, podsRecreated: false });
+    expect(d.risk.level).toBe('same-mtu');
+  });
+});

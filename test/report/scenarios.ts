@@ -56,6 +56,9 @@ links:
     pathMtuV6: 1420
 `;
 
+/** SEED with the clouds' node subnets declared: cloud-a 192.168.1.0/24, cloud-b 10.119.96.0/24. */
+export const SEED_CIDRS = SEED.replace('    nicMtu: 1400\n  - name: cloud-b\n    nicMtu: 1400\n', '    nicMtu: 1400\n    nodeCidrs: [192.168.1.0/24]\n  - name: cloud-b\n    nicMtu: 1400\n    nodeCidrs: [10.119.96.0/24]\n');
+
 export interface Scenario {
   readonly name: string;
   readonly old: string;
@@ -87,6 +90,16 @@ export const SCENARIOS: readonly Scenario[] = [
   // = 140 (IPv4), 1500 - 1400 = 100 -> 1500 - 1380 = 120 (IPv6); SD-WAN 0 -> 1380 - 1360 = 20
   // (IPv4), 1420 - 1400 = 20 -> 0 (IPv6). cni0, flannel-v6.1, flannel.1 go 1330 -> 1310.
   { name: 'dual-stack-v6-binds', old: DUAL, new: DUAL.replace('pathMtuV6: 1420', 'pathMtuV6: 1380') },
+  // Node subnets declared (underlay clamps for node-to-node TCP between clouds, MSS = link path
+  // MTU - 40 = 1380 - 40 = 1340), then the SD-WAN drops to 1360 and cloud-b's subnet grows to a
+  // /23: cloud-b's clamp toward 192.168.1.0/24 goes 1340 -> 1360 - 40 = 1320; cloud-a's clamp
+  // toward 10.119.96.0/24 is removed and one toward 10.119.96.0/23 added at 1320. The overlay
+  // numbers move as in lower-link (pod MTU 1330 -> 1310, MSS 1290 -> 1270).
+  {
+    name: 'underlay-clamps',
+    old: SEED_CIDRS,
+    new: SEED_CIDRS.replace('pathMtu: 1380', 'pathMtu: 1360').replace('nodeCidrs: [10.119.96.0/24]', 'nodeCidrs: [10.119.96.0/23]'),
+  },
 ];
 
 /** One side of a diff from environment YAML, as the CLI builds it. */

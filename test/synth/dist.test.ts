@@ -32,6 +32,18 @@ describe('dist/', () => {
     expect(env('tcp-mss-clamp')).toEqual({
       MSS_RULES_V4: '-o flannel.1 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1290',
       MSS_RULES_V6: '',
+      // node-to-node TCP across the SD-WAN: path 1380 - 40 = 1340, toward the other cloud's node subnet
+      UNDERLAY_RULES_V4: [
+        'cloud-a -d 10.119.96.0/24 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1340',
+        'cloud-b -d 192.168.1.0/24 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1340',
+      ].join('\n'),
+      UNDERLAY_RULES_V6: '',
+      NODE_CIDRS: 'cloud-a 192.168.1.0/24\ncloud-b 10.119.96.0/24',
+      HOST_IP: undefined, // valueFrom status.hostIP
+    });
+    expect(init.find((c: { name: string }) => c.name === 'tcp-mss-clamp').env.find((e: { name: string }) => e.name === 'HOST_IP')).toEqual({
+      name: 'HOST_IP',
+      valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } },
     });
   });
 });
@@ -72,17 +84,38 @@ function mtuNumbers(objects: unknown[]): Array<{ where: string; value: number; k
   return found;
 }
 
+test('per-path (jumbo-per-path): AWS 9001 -> Backend.MTU 9001, pods 8951; on-prem 1500 -> 1450; routes across the SD-WAN 1380 - 50 = 1330', () => {
+  const objects = parseManifest(fs.readFileSync(path.join(DIST_DIR, 'jumbo-per-path.k8s.yaml'), 'utf8'));
+  expect(objects.filter((o) => o.kind === 'DaemonSet' && o.metadata.name.startsWith('kube-flannel-ds')).map((o) => o.metadata.name)).toEqual(['kube-flannel-ds-aws', 'kube-flannel-ds-onprem']);
+  for (const [cloud, backendMtu, podMtu, peer] of [['aws', 9001, 8951, 'onprem'], ['onprem', 1500, 1450, 'aws']] as const) {
+    const cm = findObject(objects, 'ConfigMap', `kube-flannel-cfg-${cloud}`);
+    expect(JSON.parse(cm.data['net-conf.json']).Backend).toEqual({ Type: 'vxlan', MTU: backendMtu, VNI: 1 });
+    expect(JSON.parse(cm.data['cni-conf.json']).plugins[0].delegate.mtu).toBe(podMtu);
+    const spec = findObject(objects, 'DaemonSet', `kube-flannel-ds-${cloud}`).spec.template.spec;
+    const keeper = spec.containers.find((c: { name: string }) => c.name === 'route-mtu-keeper');
+    expect(keeper.env.find((e: { name: string }) => e.name === 'LINK_MTUS').value).toBe(`${peer} 1330`);
+  }
+});
+
 describe('consistency: every MTU number in the manifests agrees with the plan', () => {
   test.each(exampleEnvironmentFiles())('%s', (file) => {
     const { plan } = planFile(file);
     const found = mtuNumbers(parseManifest(fs.readFileSync(path.join(DIST_DIR, `${plan.environment}.k8s.yaml`), 'utf8')));
-    const expected = { mtu: [plan.podMtu], mss: [plan.mss, plan.mssV6], backend: [plan.backendMtu] };
+    // MSS: the overlay's, and the underlay clamps' (path MTU of each cloud pair - 40 / - 60)
+    // Per-path mode adds each cloud's own numbers and each link's overlay MTU (route MTUs, keeper env).
+    const expected = {
+      mtu: [plan.podMtu, ...plan.clouds.map((c) => c.podMtu), ...plan.links.map((l) => l.overlayMtu)],
+      mss: [plan.mss, plan.mssV6, ...plan.underlayClamps.map((c) => c.mss), ...plan.clouds.flatMap((c) => [c.mss, c.mssV6])],
+      backend: [plan.backendMtu, ...plan.clouds.map((c) => c.backendMtu)],
+    };
     const wrong = found.filter((f) => !expected[f.kind].includes(f.value));
     expect(wrong).toEqual([]);
     // The known places are all there: net-conf, cni-conf, each planned device, the clamp, the annotation.
     expect(found.filter((f) => f.kind === 'backend').length).toBeGreaterThanOrEqual(2);
     expect(found.filter((f) => f.kind === 'mtu').length).toBeGreaterThanOrEqual(1 + Object.keys(plan.deviceMtus).length + 1);
-    expect(found.filter((f) => f.kind === 'mss').map((f) => f.value)).toEqual(expect.arrayContaining([plan.mss, ...(plan.mssV6 !== null ? [plan.mssV6] : [])]));
+    // (per-path: every cloud's MSS; the clamp there follows the route MTUs, --clamp-mss-to-pmtu)
+    const mss = plan.mtuMode === 'per-path' ? plan.clouds.flatMap((c) => [c.mss, c.mssV6]) : [plan.mss, plan.mssV6];
+    expect(found.filter((f) => f.kind === 'mss').map((f) => f.value)).toEqual(expect.arrayContaining(mss.filter((m) => m !== null)));
   });
 
   test('the scanner finds a wrong number (it can fail)', () => {
