@@ -5,6 +5,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['\\.root\\.test\\.ts$'],
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   transform: {
     '^.+\\.ts$': 'ts-jest',
   },
