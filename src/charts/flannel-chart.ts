@@ -83,6 +83,7 @@ export class FlannelChart extends Chart {
       }
       this.rollout = new RolloutRestart(this, 'rollout-restart', {
         plan: this.plan,
+        flannelDaemonSets: this.flannel.daemonSetNames,
         namespaces: env.rollout.namespaces,
         selector: env.rollout.selector,
         timeoutSeconds: env.rollout.timeoutSeconds,

@@ -392,16 +392,13 @@ function readProbe(r: Reader, value: Json, clouds: readonly Cloud[]): ProbeSetti
   return probe;
 }
 
-function readMtuMode(r: Reader, value: Json, clouds: readonly Cloud[], backend: unknown, rollout: RolloutSettings | undefined): MtuMode {
+function readMtuMode(r: Reader, value: Json, clouds: readonly Cloud[], backend: unknown): MtuMode {
   if (value === undefined) return 'uniform';
   if (value !== 'uniform' && value !== 'per-path') return r.fail(['mtuMode'], `expected uniform or per-path, got ${describeValue(value)}`) ?? 'uniform';
   if (value === 'per-path') {
     // The route-MTU keeper finds a route's remote node through VXLAN's neighbour and fdb entries;
     // wireguard routes carry no such trail (and host-gw runs in one cloud only).
     if (backend !== undefined && backend !== 'vxlan') r.fail(['mtuMode'], `mtuMode per-path needs the vxlan backend (its route-MTU keeper finds each route's remote node through flannel.<vni>'s fdb), got ${describeValue(backend)}`);
-    // The rollout Job waits for the single DaemonSet kube-flannel-ds, which per-path mode replaces
-    // by one DaemonSet per cloud.
-    if (rollout?.enabled) r.fail(['rollout', 'enabled'], 'rollout is not supported with mtuMode per-path yet: the Job waits for kube-flannel-ds, and per-path mode has one flannel DaemonSet per cloud (kube-flannel-ds-<cloud>)');
     clouds.forEach((c, i) => {
       if (!c.nodeSelector) r.fail(['clouds', i], `mtuMode per-path needs a nodeSelector on cloud "${c.name}": each cloud gets its own flannel DaemonSet`);
       if (!c.nodeCidrs) r.fail(['clouds', i], `mtuMode per-path needs nodeCidrs on cloud "${c.name}": routes to other clouds get their link's MTU by the remote node's address`);
@@ -433,7 +430,7 @@ export function toEnvironment(doc: Json, defaultName?: string): Environment {
   const images = readImages(r, root.images);
   const rollout = readRollout(r, root.rollout);
   const probe = readProbe(r, root.probe, clouds);
-  const mtuMode = readMtuMode(r, root.mtuMode, clouds, (flannel as Partial<FlannelSettings> | undefined)?.backend, rollout);
+  const mtuMode = readMtuMode(r, root.mtuMode, clouds, (flannel as Partial<FlannelSettings> | undefined)?.backend);
   if (r.problems.length > 0) throw new InputError(r.problems);
   return { name: name!, flannel: flannel as FlannelSettings, clouds, links, mssClamp, images, ...(rollout && { rollout }), probe, mtuMode };
 }

@@ -6,10 +6,11 @@ import { MtuPlan, peerLinks } from '../mtu/plan';
 import {
   ANNOTATION_PREFIX,
   FLANNEL_CLUSTER_ROLE,
-  FLANNEL_CONFIG_MAP,
   FLANNEL_DAEMON_SET,
   FLANNEL_NAMESPACE,
   FLANNEL_SERVICE_ACCOUNT,
+  flannelConfigMapName,
+  flannelDaemonSetName,
 } from './names';
 
 export interface FlannelNetworkProps {
@@ -129,6 +130,12 @@ export class FlannelNetwork extends Construct {
     }));
   }
 
+  /**
+   * The names of the flannel DaemonSets, in the order of `nodeSets`: `kube-flannel-ds`, or in
+   * per-path mode `kube-flannel-ds-<cloud>` per cloud in file order. What a rollout waits for.
+   */
+  public get daemonSetNames(): string[] { return this.nodeSets.map((n) => n.daemonSet.name); }
+
   /** The cluster-wide node set; per-path mode has one per cloud (`nodeSets`). */
   private get single(): FlannelNodeSet {
     if (this.nodeSets.length !== 1 || this.nodeSets[0].cloud !== undefined) {
@@ -198,7 +205,7 @@ export class FlannelNodeSet extends Construct {
     const { plan, flannel, images } = props;
     const cloud = props.cloud;
     if (cloud !== undefined) {
-      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(cloud.name) || `${FLANNEL_DAEMON_SET}-${cloud.name}`.length > 63) {
+      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(cloud.name) || flannelDaemonSetName(cloud.name).length > 63) {
         throw new Error(`${this.node.path}: cloud.name: expected a lowercase DNS label that keeps ${FLANNEL_DAEMON_SET}-<name> within 63 characters, got ${JSON.stringify(cloud.name)}`);
       }
       if (Object.keys(cloud.nodeSelector).length === 0) {
@@ -206,8 +213,7 @@ export class FlannelNodeSet extends Construct {
       }
       this.cloud = cloud.name;
     }
-    const suffix = cloud === undefined ? '' : `-${cloud.name}`;
-    const configMapName = `${FLANNEL_CONFIG_MAP}${suffix}`;
+    const configMapName = flannelConfigMapName(cloud?.name);
     const cloudLabel: Record<string, string> = cloud === undefined ? {} : { [`${ANNOTATION_PREFIX}/cloud`]: cloud.name };
 
     this.netConf = netConfJson(plan, flannel);
@@ -230,7 +236,7 @@ export class FlannelNodeSet extends Construct {
 
     const mount = (name: string, mountPath: string) => ({ name, mountPath });
     this.daemonSet = new k8s.KubeDaemonSet(this, 'daemon-set', {
-      metadata: { name: `${FLANNEL_DAEMON_SET}${suffix}`, namespace: FLANNEL_NAMESPACE, labels: { ...NODE_LABELS, ...cloudLabel } },
+      metadata: { name: flannelDaemonSetName(cloud?.name), namespace: FLANNEL_NAMESPACE, labels: { ...NODE_LABELS, ...cloudLabel } },
       spec: {
         selector: { matchLabels: { app: 'flannel', ...cloudLabel } },
         template: {

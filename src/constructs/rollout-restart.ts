@@ -17,7 +17,7 @@ export const ROLLOUT_SYNC_WAVE = 1;
 export const ROLLOUT_JOB_PREFIX = 'flannel-mtu-rollout';
 /** The ServiceAccount of the Job, in kube-flannel. */
 export const ROLLOUT_SERVICE_ACCOUNT = 'flannel-mtu-rollout';
-/** Role (and RoleBinding) in kube-flannel: watch flannel's DaemonSet roll out. */
+/** Role (and RoleBinding) in kube-flannel: watch flannel's DaemonSets roll out. */
 export const ROLLOUT_WAIT_ROLE = 'flannel-mtu-rollout-wait-flannel';
 /** Role (and RoleBinding) in every configured namespace: list, restart and watch workloads. */
 export const ROLLOUT_RESTART_ROLE = 'flannel-mtu-rollout-restart';
@@ -40,6 +40,13 @@ const APPS_WORKLOADS = ['daemonsets', 'deployments', 'statefulsets'];
 export interface RolloutRestartProps {
   /** The MTU plan; the Job's name carries a hash of its MTU numbers, so a new MTU gives a new Job. */
   readonly plan: MtuPlan;
+  /**
+   * The flannel DaemonSets (in kube-flannel) the Job waits for, one after the other, before it
+   * restarts anything: `FlannelNetwork.daemonSetNames`. The Role that lets the Job watch them
+   * names exactly these.
+   * @default - ['kube-flannel-ds'], upstream's single DaemonSet; required when the plan is per-path
+   */
+  readonly flannelDaemonSets?: readonly string[];
   /**
    * Namespaces whose Deployments, StatefulSets and DaemonSets are restarted, one namespace at a
    * time, in this order. Each gets a Role and RoleBinding; there is no all-namespaces mode, which
@@ -117,6 +124,7 @@ export class RolloutRestart extends Construct {
     const { plan } = props;
     if (props.namespaces.length === 0) throw new Error('RolloutRestart needs at least one namespace');
     const namespaces = [...props.namespaces];
+    const daemonSets = flannelDaemonSets(this, plan, props.flannelDaemonSets);
     const wave = { [ARGOCD_SYNC_WAVE]: String(ROLLOUT_SYNC_WAVE) };
     const metadata = (name: string, namespace?: string) => ({
       name,
@@ -140,9 +148,9 @@ export class RolloutRestart extends Construct {
       });
     };
     // `kubectl rollout status daemonset/X`: get X, then list+watch with fieldSelector
-    // metadata.name=X, which RBAC matches against resourceNames.
+    // metadata.name=X, which RBAC matches against resourceNames: exactly the DaemonSets waited for.
     role('wait-flannel', ROLLOUT_WAIT_ROLE, FLANNEL_NAMESPACE, [
-      { apiGroups: ['apps'], resources: ['daemonsets'], resourceNames: [FLANNEL_DAEMON_SET], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['apps'], resources: ['daemonsets'], resourceNames: daemonSets, verbs: ['get', 'list', 'watch'] },
     ]);
     // `kubectl get` lists; `rollout restart` gets and patches the pod template annotation;
     // `rollout status` gets, then lists and watches the one object (it reads only the workload's
@@ -155,7 +163,7 @@ export class RolloutRestart extends Construct {
 
     const env: Record<string, string> = {
       FLANNEL_NAMESPACE,
-      FLANNEL_DAEMONSET: FLANNEL_DAEMON_SET,
+      FLANNEL_DAEMONSETS: daemonSets.join(' '),
       ROLLOUT_NAMESPACES: namespaces.join(' '),
       ROLLOUT_SELECTOR: props.selector ?? '',
       ROLLOUT_TIMEOUT_SECONDS: String(props.timeoutSeconds ?? DEFAULT_ROLLOUT_TIMEOUT_SECONDS),
@@ -238,8 +246,43 @@ export class RolloutRestart extends Construct {
   }
 }
 
-/** The plan's numbers a rollout depends on: every MTU and MSS that reaches a node or a pod. */
+/**
+ * The flannel DaemonSets to wait for: as given (validated: DNS names, no duplicates, at least one),
+ * or upstream's single `kube-flannel-ds` for a uniform plan. A per-path plan has one per cloud,
+ * named by FlannelNetwork: they must be given, not guessed here.
+ */
+function flannelDaemonSets(scope: Construct, plan: MtuPlan, given: readonly string[] | undefined): string[] {
+  if (given === undefined) {
+    if (plan.mtuMode === 'per-path') throw new Error(`${scope.node.path}: flannelDaemonSets: mtuMode per-path has one flannel DaemonSet per cloud; pass FlannelNetwork.daemonSetNames`);
+    return [FLANNEL_DAEMON_SET];
+  }
+  if (given.length === 0) throw new Error(`${scope.node.path}: flannelDaemonSets: expected at least one DaemonSet to wait for`);
+  const seen = new Set<string>();
+  for (const name of given) {
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name) || name.length > 253) {
+      throw new Error(`${scope.node.path}: flannelDaemonSets: expected DaemonSet names (lowercase DNS subdomains), got ${JSON.stringify(name)}`);
+    }
+    if (seen.has(name)) throw new Error(`${scope.node.path}: flannelDaemonSets: ${name} is listed twice`);
+    seen.add(name);
+  }
+  return [...given];
+}
+
+/**
+ * The plan's numbers a rollout depends on: every MTU and MSS that reaches a node or a pod. In
+ * per-path mode each cloud's own numbers, and not the cluster-wide ones (only the smallest of the
+ * clouds and links) nor the links' overlay MTUs: those live on node routes, which the route-MTU
+ * keeper changes under running pods, so a link-only change keeps the Job and restarts nothing.
+ */
 export function rolloutMtuKey(plan: MtuPlan): Record<string, unknown> {
+  if (plan.mtuMode === 'per-path') {
+    return {
+      mtuMode: plan.mtuMode,
+      backend: plan.backend,
+      dualStack: plan.dualStack,
+      clouds: plan.clouds.map((c) => ({ name: c.name, backendMtu: c.backendMtu, podMtu: c.podMtu, mss: c.mss, mssV6: c.mssV6, deviceMtus: c.deviceMtus })),
+    };
+  }
   return {
     backend: plan.backend,
     dualStack: plan.dualStack,
@@ -254,5 +297,9 @@ export function rolloutMtuKey(plan: MtuPlan): Record<string, unknown> {
 }
 
 function rolloutPlanSummary(plan: MtuPlan): string {
-  return `restarts pods for pod MTU ${plan.podMtu}, MSS ${plan.mss}${plan.mssV6 !== null ? `/${plan.mssV6}` : ''}`;
+  const mss = (v4: number, v6: number | null) => `${v4}${v6 !== null ? `/${v6}` : ''}`;
+  if (plan.mtuMode === 'per-path') {
+    return `restarts pods for ${plan.clouds.map((c) => `cloud ${c.name} pod MTU ${c.podMtu}, MSS ${mss(c.mss, c.mssV6)}`).join('; ')}`;
+  }
+  return `restarts pods for pod MTU ${plan.podMtu}, MSS ${mss(plan.mss, plan.mssV6)}`;
 }

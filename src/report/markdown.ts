@@ -1,7 +1,7 @@
 import { formatProblem } from '../config/errors';
 import { MtuPlan } from '../mtu/plan';
 import { renderMermaid } from './mermaid';
-import { Change, DiffReport, PlanDiff, RiskLevel } from './plan-diff';
+import { Change, CloudChange, DeviceChange, DiffReport, PerPathDiff, PlanDiff, RiskLevel } from './plan-diff';
 
 /** First line of every diff comment: lets CI find and update its own earlier comment on a pull request. */
 export const DIFF_COMMENT_MARKER = '<!-- flannel-mtu-diff -->';
@@ -11,9 +11,21 @@ const LEVELS: Readonly<Record<RiskLevel, string>> = {
   'lower': 'pod MTU lowered',
   'raise': 'pod MTU raised',
   'same-mtu': 'plan changed, pod MTU unchanged',
+  'mode-switch': 'mtuMode switched',
   'new': 'new environment',
   'removed': 'environment removed',
 };
+
+/** Per-path: pod MTUs and link overlay MTUs move separately, so the labels say "MTU". */
+const PER_PATH_LEVELS: Partial<Record<RiskLevel, string>> = {
+  'lower': 'MTU lowered',
+  'raise': 'MTU raised',
+  'same-mtu': 'plan changed, MTUs unchanged',
+};
+
+function level(e: PlanDiff): string {
+  return (e.perPath !== undefined ? PER_PATH_LEVELS[e.risk.level] : undefined) ?? LEVELS[e.risk.level];
+}
 
 /**
  * The diff as a pull-request comment: a summary table of every environment, then for each one that
@@ -30,7 +42,13 @@ export function renderDiffMarkdown(report: DiffReport): string {
       ['environment', 'change', 'pod MTU', 'Backend.MTU', 'TCP MSS'],
       report.environments.map((e) => {
         const n = (key: string) => e.numbers.find((c) => c.key === key) ?? { old: null, new: null };
-        return [`\`${e.environment}\``, LEVELS[e.risk.level], cell(n('podMtu')), cell(n('backendMtu')), cell(n('mss'), n('mssV6'))];
+        const pp = e.perPath;
+        if (pp !== undefined) {
+          // Per-path: each cloud's own numbers; the cluster-wide ones are only the smallest.
+          const perCloud = (f: (c: CloudChange) => string) => pp.clouds.map((c) => `${c.cloud} ${f(c)}`).join(', ');
+          return [`\`${e.environment}\``, level(e), perCloud((c) => cell(c.podMtu)), perCloud((c) => cell(c.backendMtu)), perCloud((c) => cell(c.mss, c.mssV6))];
+        }
+        return [`\`${e.environment}\``, level(e), cell(n('podMtu')), cell(n('backendMtu')), cell(n('mss'), n('mssV6'))];
       }),
     ),
   );
@@ -41,8 +59,11 @@ export function renderDiffMarkdown(report: DiffReport): string {
 /** `flannel-mtu explain`: the topology diagram and the derivation of one plan. */
 export function renderExplainMarkdown(plan: MtuPlan): string {
   const stack = plan.dualStack ? 'dual-stack' : 'IPv4';
+  const mtus = plan.mtuMode === 'per-path'
+    ? `per-path, pod MTU ${plan.clouds.map((c) => `${c.name} ${c.podMtu}`).join(', ')}; overlay MTU ${plan.links.map((l) => `${l.name} ${l.overlayMtu}`).join(', ')}`
+    : `pod MTU ${plan.podMtu}`;
   return `${[
-    `### \`${plan.environment}\`: pod MTU ${plan.podMtu} (${plan.backend}, ${stack})`,
+    `### \`${plan.environment}\`: ${mtus} (${plan.backend}, ${stack})`,
     '',
     ...mermaidFence(renderMermaid(plan)),
     '',
@@ -52,18 +73,24 @@ export function renderExplainMarkdown(plan: MtuPlan): string {
 }
 
 function section(e: PlanDiff): string[] {
-  const out = [`### \`${e.environment}\`: ${LEVELS[e.risk.level]}`, ''];
+  const out = [`### \`${e.environment}\`: ${level(e)}`, ''];
   if (e.source.old !== null || e.source.new !== null) {
     const src = (file: string | null, absent: boolean) => `${file === null ? '(none)' : `\`${file}\``}${absent ? ' (absent)' : ''}`;
     out.push(`${src(e.source.old, e.status === 'added')} -> ${src(e.source.new, e.status === 'removed')}`, '');
   }
-  for (const s of e.settings) out.push(`- ${s.key === 'backend' ? 'backend' : 'dual-stack'}: ${s.old ?? '-'} -> ${s.new ?? '-'}`);
+  const settingName = { backend: 'backend', dualStack: 'dual-stack', mtuMode: 'mtuMode' } as const;
+  for (const s of e.settings) out.push(`- ${settingName[s.key]}: ${s.old ?? '-'} -> ${s.new ?? '-'}`);
   if (e.settings.length > 0) out.push('');
-  const numbers = e.numbers.filter((c) => c.changed);
-  if (numbers.length > 0) {
-    out.push(...table(['', 'before', 'after'], numbers.map((c) => [c.label, dash(c.old), dash(c.new)]), ['---', '---:', '---:']), '');
+  if (e.perPath !== undefined) {
+    out.push(...perPathNumbers(e.perPath));
+    out.push(`**Smallest path** (no pod packet is held below it; each cloud's pod MTU is bound inside the cloud): ${e.binding.why}.`, '');
+  } else {
+    const numbers = e.numbers.filter((c) => c.changed);
+    if (numbers.length > 0) {
+      out.push(...table(['', 'before', 'after'], numbers.map((c) => [c.label, dash(c.old), dash(c.new)]), ['---', '---:', '---:']), '');
+    }
+    out.push(`**Binding constraint:** ${e.binding.why}.`, '');
   }
-  out.push(`**Binding constraint:** ${e.binding.why}.`, '');
   const families = e.paths.some((p) => p.pathMtuV6.old !== null || p.pathMtuV6.new !== null) ? ' (IPv4 / IPv6)' : '';
   out.push(
     `**Headroom**, the bytes each path could carry beyond the largest overlay packet${families}:`,
@@ -71,7 +98,7 @@ function section(e: PlanDiff): string[] {
     ...table(
       ['path', 'between', 'path MTU', 'headroom'],
       e.paths.map((p) => [
-        `${p.kind} \`${p.name}\`${p.binding ? ' (binding)' : ''}`,
+        `${p.kind} \`${p.name}\`${p.binding ? (e.perPath !== undefined ? ' (smallest)' : ' (binding)') : ''}`,
         p.from === p.to ? `inside ${p.from}` : `${p.from} <-> ${p.to}`,
         cell(p.pathMtu, p.pathMtuV6),
         cell(p.headroom, p.headroomV6),
@@ -80,8 +107,9 @@ function section(e: PlanDiff): string[] {
     ),
     '',
   );
+  if (e.perPath !== undefined) out.push(...routeMtus(e.perPath));
   out.push(...underlayClamps(e));
-  out.push('**When merged:**', '', ...effects(e), '');
+  out.push('**When merged:**', '', ...(e.perPath !== undefined ? perPathEffects(e, e.perPath) : effects(e)), '');
   out.push(`**Risk:** ${e.risk.text}.`);
   out.push(...warnings(e.warnings), '');
   out.push(...mermaidFence(e.mermaid), '');
@@ -125,6 +153,80 @@ function effects(e: PlanDiff): string[] {
       ? `- on every node, the \`apply-node-mtu\` init container sets ${fx.nodeMtus.map((d) => `\`${d.device}\` ${change(d)}`).join(', ')}`
       : '- node device MTUs stay as they are',
     fx.podsRecreated ? pods : '- pods keep their MTU: nothing needs recreating',
+    ...(e.underlayClamps.some((c) => c.status !== 'unchanged')
+      ? ['- on every node, the `tcp-mss-clamp` init container replaces the underlay clamp rules of its cloud (chain `FLANNEL-MTU-UNDERLAY`); new node-to-node connections get the new MSS']
+      : []),
+  ];
+}
+
+/** Per-path: every cloud's own numbers and DaemonSet, and every link's overlay MTU. */
+function perPathNumbers(pp: PerPathDiff): string[] {
+  const uniformSide = pp.mtuMode.old === 'uniform' ? 'before' : pp.mtuMode.new === 'uniform' ? 'after' : null;
+  return [
+    `**Per cloud**, what each cloud's flannel DaemonSet gives its nodes and pods${uniformSide !== null ? ` (${uniformSide}: uniform, the cluster's numbers on every cloud)` : ''}:`,
+    '',
+    ...table(
+      ['cloud', 'pod MTU', 'Backend.MTU', 'TCP MSS'],
+      pp.clouds.map((c) => [c.cloud, cell(c.podMtu), cell(c.backendMtu), cell(c.mss, c.mssV6)]),
+      ['---', '---:', '---:', '---:'],
+    ),
+    '',
+    `**Per link**, the largest pod packet between the two clouds${uniformSide !== null ? ` (${uniformSide}: uniform, the cluster pod MTU)` : ''}:`,
+    '',
+    ...table(
+      ['link', 'between', 'overlay MTU', 'TCP MSS'],
+      pp.links.map((l) => [`\`${l.name}\``, `${l.between[0]} <-> ${l.between[1]}`, cell(l.overlayMtu), cell(l.mss, l.mssV6)]),
+      ['---', '---', '---:', '---:'],
+    ),
+    '',
+  ];
+}
+
+/** Per-path: the route MTUs the route-MTU keepers set, per cloud toward each peer (a uniform side has none). */
+function routeMtus(pp: PerPathDiff): string[] {
+  if (pp.routeMtus.length === 0) return [];
+  return [
+    '**Route MTUs** the route-MTU keeper (in each cloud\'s flannel pods) sets on the routes to the other cloud\'s pod subnets, the link\'s overlay MTU:',
+    '',
+    ...table(
+      ['on nodes of', 'routes to pods of', 'link', 'route MTU'],
+      pp.routeMtus.map((r) => [r.cloud, r.peer, `\`${r.link}\``, r.mtu.old === null ? `new, ${r.mtu.new}` : r.mtu.new === null ? `${r.mtu.old}, removed` : cell(r.mtu)]),
+      ['---', '---', '---', '---:'],
+    ),
+    '',
+  ];
+}
+
+function perPathEffects(e: PlanDiff, pp: PerPathDiff): string[] {
+  if (e.status === 'removed') return ['- nothing is applied for this environment any more'];
+  const fx = e.effects;
+  const ds = pp.daemonSets.map((d) => {
+    const name = `\`${d.name}\``;
+    if (d.status === 'created') return `- the flannel DaemonSet ${name} is created`;
+    if (d.status === 'pruned') return `- the flannel DaemonSet ${name} is no longer generated: the GitOps tool deletes it when it prunes`;
+    if (d.status === 'unchanged') return `- the flannel DaemonSet ${name} does not roll: its pod template is unchanged`;
+    return `- the flannel DaemonSet ${name} rolls: its pod template changes (${d.reasons.join('; ')})`;
+  });
+  const byCloud = new Map<string, DeviceChange[]>();
+  for (const d of fx.nodeMtus) byCloud.set(d.cloud ?? '', [...(byCloud.get(d.cloud ?? '') ?? []), d]);
+  const devices = [...byCloud].map(([cloud, list]) => `- on the nodes of ${cloud}, the \`apply-node-mtu\` init container sets ${list.map((d) => `\`${d.device}\` ${change(d)}`).join(', ')}`);
+  const routes = pp.routeMtus.filter((r) => r.changed && r.mtu.new !== null);
+  const recreated = pp.clouds.filter((c) => c.podsRecreated);
+  const ns = fx.rolloutNamespaces;
+  const waits = pp.daemonSets.filter((d) => d.status !== 'pruned').map((d) => `\`${d.name}\``).join(', ');
+  const newMtus = recreated.map((c) => `${c.cloud} ${c.podMtu.new}`).join(', ');
+  const pods = recreated.length === 0
+    ? '- pods keep their MTU: no cloud\'s pod MTU changes, nothing needs recreating'
+    : ns === null || ns.length === 0
+      ? `- pods must be recreated so that their eth0 gets their cloud's new pod MTU (${newMtus}): this environment configures no rollout namespaces, so no rollout Job does it; recreate its overlay pods yourself`
+      : `- the rollout Job recreates pods once every flannel DaemonSet (${waits}) has rolled out, in order, so that their eth0 gets their cloud's new pod MTU (${newMtus}): workloads in the configured rollout namespaces, in order: ${ns.map((n) => `\`${n}\``).join(', ')}`;
+  return [
+    ...ds,
+    ...(devices.length > 0 ? devices : ['- node device MTUs stay as they are']),
+    ...(routes.length > 0
+      ? [`- on every node, the \`route-mtu-keeper\` sidecar sets the new route MTUs (${routes.map((r) => `on ${r.cloud} toward ${r.peer} ${r.mtu.old === null ? '' : `${r.mtu.old} -> `}${r.mtu.new}`).join(', ')}); pods keep their eth0 MTU, and a packet above its route's MTU gets "fragmentation needed" from its own node`]
+      : []),
+    pods,
     ...(e.underlayClamps.some((c) => c.status !== 'unchanged')
       ? ['- on every node, the `tcp-mss-clamp` init container replaces the underlay clamp rules of its cloud (chain `FLANNEL-MTU-UNDERLAY`); new node-to-node connections get the new MSS']
       : []),

@@ -6,7 +6,9 @@ export const BINDING_STYLE = 'stroke:#d00,stroke-width:3px';
 /**
  * The plan's topology as a Mermaid `flowchart LR`, which GitHub renders in Markdown: one node per
  * cloud (name and NIC MTU, and the fabric MTU where it is smaller), one edge per link labelled with
- * its path MTU (and the IPv6 one when dual-stack), the binding constraint in red.
+ * its path MTU (and the IPv6 one when dual-stack), the binding constraint in red. In mtuMode
+ * per-path each cloud also shows its own pod MTU and each link its overlay MTU (the route MTU
+ * between the two clouds' pods); the red one is then the smallest path.
  *
  * Node ids are `c<index>_<name>` with every character outside [A-Za-z0-9] replaced by `_`, so they
  * are unique, never a Mermaid keyword (`end`), and readable; labels are quoted with `"`, `#`, `<`,
@@ -18,11 +20,13 @@ export function renderMermaid(plan: MtuPlan): string {
   for (const cloud of plan.clouds) {
     const inside = plan.paths.find((p) => p.kind === 'cloud' && p.name === cloud.name);
     const fabric = inside !== undefined && inside.pathMtu < cloud.nicMtu ? `, fabric ${inside.pathMtu}` : '';
-    lines.push(`    ${ids.get(cloud.name)}["${escape(cloud.name)}<br/>NIC ${cloud.nicMtu}${fabric}"]`);
+    const pod = plan.mtuMode === 'per-path' ? `<br/>pod MTU ${cloud.podMtu}` : '';
+    lines.push(`    ${ids.get(cloud.name)}["${escape(cloud.name)}<br/>NIC ${cloud.nicMtu}${fabric}${pod}"]`);
   }
   const links = plan.paths.filter((p) => p.kind === 'link');
   links.forEach((link) => {
-    const mtu = link.pathMtuV6 === null ? `${link.pathMtu}` : `${link.pathMtu} (IPv6 ${link.pathMtuV6})`;
+    const overlay = plan.mtuMode === 'per-path' ? `, overlay ${plan.links.find((l) => l.name === link.name)?.overlayMtu}` : '';
+    const mtu = `${link.pathMtuV6 === null ? `${link.pathMtu}` : `${link.pathMtu} (IPv6 ${link.pathMtuV6})`}${overlay}`;
     lines.push(`    ${ids.get(link.from)} ---|"${escape(link.name)}: ${mtu}"| ${ids.get(link.to)}`);
   });
   if (plan.binding.kind === 'cloud') {

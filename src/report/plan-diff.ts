@@ -1,7 +1,7 @@
-import { BackendType, Environment } from '../config/environment';
+import { BackendType, Environment, MtuMode } from '../config/environment';
 import { formatProblem, formatYamlPath } from '../config/errors';
-import { FLANNEL_DAEMON_SET } from '../constructs/names';
-import { Constraint, familyName, IpFamily, MtuPlan, PathPlan, UnderlayClamp } from '../mtu/plan';
+import { FLANNEL_DAEMON_SET, flannelDaemonSetName } from '../constructs/names';
+import { Constraint, familyName, IpFamily, MtuPlan, PathPlan, peerLinks, UnderlayClamp } from '../mtu/plan';
 import { renderMermaid } from './mermaid';
 
 /**
@@ -88,30 +88,97 @@ export interface UnderlayClampChange {
   readonly status: 'added' | 'removed' | 'changed' | 'unchanged';
 }
 
-export type SettingChange = ({ readonly key: 'backend' } & Change<BackendType>) | ({ readonly key: 'dualStack' } & Change<boolean>);
+export type SettingChange =
+  | ({ readonly key: 'backend' } & Change<BackendType>)
+  | ({ readonly key: 'dualStack' } & Change<boolean>)
+  | ({ readonly key: 'mtuMode' } & Change<MtuMode>);
 
 export interface DeviceChange extends Change<number> {
   readonly device: string;
+  /** Per-path mode: the cloud whose nodes get it (absent when uniform: every node). */
+  readonly cloud?: string;
 }
 
 /** What merging the change does to a running cluster. */
 export interface Effects {
-  /** Whether the flannel DaemonSet's pod template (config checksum, init container args) changes, so it rolls. */
+  /** Whether a flannel DaemonSet's pod template (config checksum, init container or sidecar env) changes, so it rolls, or one is created. */
   readonly daemonSetRolls: boolean;
+  /** The flannel DaemonSet, `kube-flannel-ds`; where either side is per-path, the new side's names joined by ", " (each one in `perPath.daemonSets`). */
   readonly daemonSet: string;
-  /** Devices whose MTU the `apply-node-mtu` init container changes on every node, by name. */
+  /** Devices whose MTU the `apply-node-mtu` init container changes, by name (per-path: by cloud, then name). */
   readonly nodeMtus: readonly DeviceChange[];
-  /** Whether pods must be recreated to get the new MTU (a veth's MTU is fixed at pod creation). */
+  /** Whether pods must be recreated to get the new MTU (a veth's MTU is fixed at pod creation); per-path: in any cloud. */
   readonly podsRecreated: boolean;
   /** The namespaces the rollout Job restarts, in order, or null when the environment has no rollout Job. */
   readonly rolloutNamespaces: readonly string[] | null;
 }
 
-export type RiskLevel = 'none' | 'lower' | 'raise' | 'same-mtu' | 'new' | 'removed';
+export type RiskLevel = 'none' | 'lower' | 'raise' | 'same-mtu' | 'mode-switch' | 'new' | 'removed';
 
 export interface Risk {
   readonly level: RiskLevel;
   readonly text: string;
+}
+
+/**
+ * One cloud's own numbers in either plan (per-path: the cloud's; uniform: the cluster's, which
+ * every cloud shares), and whether its pods must be recreated.
+ */
+export interface CloudChange {
+  readonly cloud: string;
+  readonly podMtu: Change<number>;
+  readonly backendMtu: Change<number>;
+  readonly mss: Change<number>;
+  readonly mssV6: Change<number>;
+  /** Whether this cloud's pods must be recreated to get the new pod MTU. */
+  readonly podsRecreated: boolean;
+  readonly changed: boolean;
+}
+
+/** The overlay MTU across one link in either plan (per-path: the link's own; uniform: the cluster pod MTU). */
+export interface LinkChange {
+  readonly name: string;
+  readonly between: readonly [string, string];
+  readonly overlayMtu: Change<number>;
+  readonly mss: Change<number>;
+  readonly mssV6: Change<number>;
+  readonly changed: boolean;
+}
+
+/**
+ * A route MTU the route-MTU keeper sets (per-path mode; null on a uniform side, which has no
+ * keeper): on the nodes of `cloud`, on flannel's routes to the pod subnets of `peer`.
+ */
+export interface RouteMtuChange {
+  readonly cloud: string;
+  readonly peer: string;
+  readonly link: string;
+  readonly mtu: Change<number>;
+  readonly changed: boolean;
+}
+
+/** One flannel DaemonSet of either manifest and what merging does to it. */
+export interface DaemonSetChange {
+  readonly name: string;
+  /** The cloud it serves (per-path), or null for the cluster-wide `kube-flannel-ds`. */
+  readonly cloud: string | null;
+  /** `created`: only in the new manifest; `pruned`: only in the old one (deleted when the GitOps tool prunes). */
+  readonly status: 'created' | 'rolls' | 'unchanged' | 'pruned';
+  /** What changes in its pod template when it rolls. */
+  readonly reasons: readonly string[];
+}
+
+/** Per-cloud and per-link numbers, for diffs where either side is mtuMode per-path. */
+export interface PerPathDiff {
+  readonly mtuMode: Change<MtuMode>;
+  /** Every cloud of either plan: the new plan's order, then clouds only the old plan had. */
+  readonly clouds: readonly CloudChange[];
+  /** Every link of either plan, in the same way. */
+  readonly links: readonly LinkChange[];
+  /** Every route MTU of either plan (per cloud, toward each peer). */
+  readonly routeMtus: readonly RouteMtuChange[];
+  /** Every flannel DaemonSet of either manifest: the new ones in order, then those only the old one had. */
+  readonly daemonSets: readonly DaemonSetChange[];
 }
 
 export interface PlanDiff {
@@ -129,6 +196,8 @@ export interface PlanDiff {
   /** Every underlay clamp of either plan: the new plan's order, then clamps only the old plan had. */
   readonly underlayClamps: readonly UnderlayClampChange[];
   readonly effects: Effects;
+  /** Present where either plan is mtuMode per-path: the cluster-wide numbers are then only the smallest. */
+  readonly perPath?: PerPathDiff;
   readonly risk: Risk;
   /** The new plan's warnings (the old plan's when removed). */
   readonly warnings: readonly string[];
@@ -181,31 +250,40 @@ export function diffPlans(oldSide: DiffSide, newSide: DiffSide): PlanDiff {
   const settings: SettingChange[] = [];
   if ((o?.backend ?? null) !== (n?.backend ?? null)) settings.push({ key: 'backend', old: o?.backend ?? null, new: n?.backend ?? null });
   if ((o?.dualStack ?? null) !== (n?.dualStack ?? null)) settings.push({ key: 'dualStack', old: o?.dualStack ?? null, new: n?.dualStack ?? null });
+  if (o !== null && n !== null && o.mtuMode !== n.mtuMode) settings.push({ key: 'mtuMode', old: o.mtuMode, new: n.mtuMode });
 
   const binding = diffBinding(o, n);
   const paths = diffPaths(o, n);
   const underlayClamps = diffUnderlayClamps(o, n);
   const clampsChanged = underlayClamps.some((c) => c.status !== 'unchanged');
-  const deviceNames = [...new Set([...Object.keys(o?.deviceMtus ?? {}), ...Object.keys(n?.deviceMtus ?? {})])].sort();
-  const nodeMtus = deviceNames
-    .map((device) => ({ device, old: o?.deviceMtus[device] ?? null, new: n?.deviceMtus[device] ?? null }))
-    .filter((d) => d.old !== d.new && d.new !== null);
+  const perPath = o?.mtuMode === 'per-path' || n?.mtuMode === 'per-path' ? diffPerPath(o, n, settings, clampsChanged) : undefined;
+  const deviceChanges = (before: Readonly<Record<string, number>>, after: Readonly<Record<string, number>> | null) =>
+    [...new Set([...Object.keys(before), ...Object.keys(after ?? {})])].sort()
+      .map((device) => ({ device, old: before[device] ?? null, new: after?.[device] ?? null }))
+      .filter((d) => d.old !== d.new && d.new !== null);
+  // Per-path: each cloud's nodes get the cloud's device MTUs (a uniform side: the cluster's).
+  const nodeMtus: DeviceChange[] = perPath === undefined
+    ? deviceChanges(o?.deviceMtus ?? {}, n?.deviceMtus ?? null)
+    : (n?.clouds ?? []).flatMap((c) => deviceChanges(o?.clouds.find((x) => x.name === c.name)?.deviceMtus ?? {}, c.deviceMtus).map((d) => ({ ...d, cloud: c.name })));
 
-  const changed = changedNumbers.length > 0 || settings.length > 0 || binding.moved || paths.some((p) => p.changed) || nodeMtus.length > 0 || clampsChanged;
+  const perPathChanged = perPath !== undefined && (perPath.clouds.some((c) => c.changed) || perPath.links.some((l) => l.changed) || perPath.routeMtus.some((r) => r.changed));
+  const changed = changedNumbers.length > 0 || settings.length > 0 || binding.moved || paths.some((p) => p.changed) || nodeMtus.length > 0 || clampsChanged || perPathChanged;
   const status: DiffStatus = o === null ? 'added' : n === null ? 'removed' : changed ? 'changed' : 'unchanged';
 
   // The pod template carries the config checksum (net-conf.json: backend, Backend.MTU, IPv6Network;
   // cni-conf.json: the pod MTU) and the init containers' device MTUs, MSS and underlay clamp rules:
-  // any of them rolls it.
-  const rolls =
-    n !== null && (o === null || settings.length > 0 || changedNumbers.some((c) => c.key !== 'underlayMtu' && c.key !== 'underlayMtuV6') || nodeMtus.length > 0 || clampsChanged);
-  const podsRecreated = n !== null && (o === null || o.podMtu !== n.podMtu);
+  // any of them rolls it. Per-path: per DaemonSet, see diffPerPath.
+  const rolls = perPath !== undefined
+    ? perPath.daemonSets.some((d) => d.status === 'rolls' || d.status === 'created')
+    : n !== null && (o === null || settings.length > 0 || changedNumbers.some((c) => c.key !== 'underlayMtu' && c.key !== 'underlayMtuV6') || nodeMtus.length > 0 || clampsChanged);
+  const podsRecreated = perPath !== undefined ? perPath.clouds.some((c) => c.podsRecreated) : n !== null && (o === null || o.podMtu !== n.podMtu);
+  const rolloutNs = (n === null ? oldSide.rolloutNamespaces : newSide.rolloutNamespaces) ?? null;
   const effects: Effects = {
     daemonSetRolls: rolls,
-    daemonSet: FLANNEL_DAEMON_SET,
+    daemonSet: perPath === undefined ? FLANNEL_DAEMON_SET : daemonSetNames(n ?? o!).join(', '),
     nodeMtus,
     podsRecreated,
-    rolloutNamespaces: (n === null ? oldSide.rolloutNamespaces : newSide.rolloutNamespaces) ?? null,
+    rolloutNamespaces: rolloutNs,
   };
 
   return {
@@ -218,7 +296,8 @@ export function diffPlans(oldSide: DiffSide, newSide: DiffSide): PlanDiff {
     paths,
     underlayClamps,
     effects,
-    risk: risk(status, o, n, rolls),
+    ...(perPath !== undefined && { perPath }),
+    risk: perPath !== undefined && status === 'changed' ? perPathRisk(o!, n!, perPath, rolls, rolloutNs) : risk(status, o, n, rolls),
     warnings: either.warnings.map(formatProblem),
     reasoning: either.reasoning,
     mermaid: renderMermaid(either),
@@ -317,7 +396,8 @@ function diffUnderlayClamps(o: MtuPlan | null, n: MtuPlan | null): UnderlayClamp
 
 function risk(status: DiffStatus, o: MtuPlan | null, n: MtuPlan | null, rolls: boolean): Risk {
   if (status === 'added') {
-    return { level: 'new', text: `new environment: pods get MTU ${n!.podMtu} once flannel is installed and they are recreated; pods created before keep whatever MTU they had` };
+    const mtu = n!.mtuMode === 'per-path' ? `their cloud's MTU (${n!.clouds.map((c) => `${c.name} ${c.podMtu}`).join(', ')})` : `MTU ${n!.podMtu}`;
+    return { level: 'new', text: `new environment: pods get ${mtu} once flannel is installed and they are recreated; pods created before keep whatever MTU they had` };
   }
   if (status === 'removed') {
     return { level: 'removed', text: 'environment removed: its manifest leaves dist/, and a GitOps tool that prunes deletes flannel from that cluster' };
@@ -338,5 +418,119 @@ function risk(status: DiffStatus, o: MtuPlan | null, n: MtuPlan | null, rolls: b
   return {
     level: 'same-mtu',
     text: rolls ? `the pod MTU stays ${n!.podMtu}, but flannel's configuration changes: the DaemonSet rolls, pods need no restart` : `the pod MTU stays ${n!.podMtu}: only the plan (underlay, headroom) changes, nothing restarts`,
+  };
+}
+
+/** The flannel DaemonSets a plan's manifest has: `kube-flannel-ds`, or one per cloud in per-path mode. */
+export function daemonSetNames(plan: MtuPlan): string[] {
+  return plan.mtuMode === 'per-path' ? plan.clouds.map((c) => flannelDaemonSetName(c.name)) : [flannelDaemonSetName()];
+}
+
+/** Route MTUs the keeper sets in a per-path plan: per cloud, toward each peer; none in uniform mode. */
+function routeMtusOf(plan: MtuPlan | null): Array<{ cloud: string; peer: string; link: string; mtu: number }> {
+  if (plan === null || plan.mtuMode !== 'per-path') return [];
+  return plan.clouds.flatMap((c) => peerLinks(plan, c.name).map(({ peer, link }) => ({ cloud: c.name, peer, link: link.name, mtu: link.overlayMtu })));
+}
+
+/** Items of both lists by key: the new list's order, then keys only the old one has. */
+function pairs<T>(o: readonly T[], n: readonly T[], key: (x: T) => string): Array<{ before: T | null; after: T | null; item: T }> {
+  const old = new Map(o.map((x) => [key(x), x]));
+  const newKeys = new Set(n.map(key));
+  return [...n, ...o.filter((x) => !newKeys.has(key(x)))].map((item) => ({ before: old.get(key(item)) ?? null, after: newKeys.has(key(item)) ? item : null, item }));
+}
+
+function diffPerPath(o: MtuPlan | null, n: MtuPlan | null, settings: readonly SettingChange[], clampsChanged: boolean): PerPathDiff {
+  const numberOf = <T, K extends keyof T>(before: T | null, after: T | null, k: K): Change<number> =>
+    ({ old: (before?.[k] as number | null | undefined) ?? null, new: (after?.[k] as number | null | undefined) ?? null });
+  const changedAny = (...cs: Array<Change<unknown>>) => cs.some((c) => c.old !== c.new);
+
+  const clouds: CloudChange[] = pairs(o?.clouds ?? [], n?.clouds ?? [], (c) => c.name).map(({ before, after, item }) => {
+    const podMtu = numberOf(before, after, 'podMtu');
+    const values = { podMtu, backendMtu: numberOf(before, after, 'backendMtu'), mss: numberOf(before, after, 'mss'), mssV6: numberOf(before, after, 'mssV6') };
+    return { cloud: item.name, ...values, podsRecreated: after !== null && podMtu.old !== podMtu.new, changed: changedAny(...Object.values(values)) };
+  });
+  const links: LinkChange[] = pairs(o?.links ?? [], n?.links ?? [], (l) => l.name).map(({ before, after, item }) => {
+    const values = { overlayMtu: numberOf(before, after, 'overlayMtu'), mss: numberOf(before, after, 'mss'), mssV6: numberOf(before, after, 'mssV6') };
+    return { name: item.name, between: item.between, ...values, changed: changedAny(...Object.values(values)) };
+  });
+  const routeMtus: RouteMtuChange[] = pairs(routeMtusOf(o), routeMtusOf(n), (r) => `${r.cloud}\u0000${r.peer}`).map(({ before, after, item }) => {
+    const mtu = { old: before?.mtu ?? null, new: after?.mtu ?? null };
+    return { cloud: item.cloud, peer: item.peer, link: item.link, mtu, changed: mtu.old !== mtu.new };
+  });
+
+  // What a per-cloud DaemonSet's pod template carries: the config checksum (backend, Backend.MTU,
+  // pod MTU), apply-node-mtu's device MTUs, the keeper's route MTUs (LINK_MTUS) and node subnets
+  // (NODE_CIDRS), and tcp-mss-clamp's underlay rules, which hold every cloud's.
+  const cidrs = (p: MtuPlan | null) => JSON.stringify((p?.clouds ?? []).map((c) => [c.name, c.nodeCidrs]));
+  const reasonsFor = (cloud: string): string[] => {
+    const c = clouds.find((x) => x.cloud === cloud)!;
+    const reasons = settings.filter((x) => x.key !== 'mtuMode').map((x) => `${x.key === 'backend' ? 'backend' : 'dual-stack'} ${x.old} -> ${x.new}`);
+    const config = [['Backend.MTU', c.backendMtu], ['pod MTU', c.podMtu]] as const;
+    const moved = config.filter(([, v]) => v.old !== v.new).map(([label, v]) => `${label} ${v.old ?? '-'} -> ${v.new ?? '-'}`);
+    if (moved.length > 0) reasons.push(`config checksum and apply-node-mtu (${moved.join(', ')})`);
+    const routes = routeMtus.filter((r) => r.cloud === cloud && r.changed).map((r) => `toward ${r.peer} ${r.mtu.old ?? '-'} -> ${r.mtu.new ?? '-'}`);
+    if (routes.length > 0) reasons.push(`route-mtu-keeper route MTU ${routes.join(', ')}`);
+    if (cidrs(o) !== cidrs(n)) reasons.push('route-mtu-keeper node subnets');
+    if (clampsChanged) reasons.push('tcp-mss-clamp underlay rules');
+    return reasons;
+  };
+  const oldNames = o === null ? [] : daemonSetNames(o);
+  const newNames = n === null ? [] : daemonSetNames(n);
+  const cloudOf = (p: MtuPlan | null, name: string) => (p?.mtuMode === 'per-path' ? p.clouds.find((c) => flannelDaemonSetName(c.name) === name)?.name ?? null : null);
+  const daemonSets: DaemonSetChange[] = [
+    ...newNames.map((name): DaemonSetChange => {
+      const cloud = cloudOf(n, name);
+      if (!oldNames.includes(name)) return { name, cloud, status: 'created', reasons: [] };
+      const reasons = reasonsFor(cloud!);
+      return { name, cloud, status: reasons.length > 0 ? 'rolls' : 'unchanged', reasons };
+    }),
+    ...oldNames.filter((name) => !newNames.includes(name)).map((name): DaemonSetChange => ({ name, cloud: cloudOf(o, name), status: 'pruned', reasons: [] })),
+  ];
+  return { mtuMode: { old: o?.mtuMode ?? null, new: n?.mtuMode ?? null }, clouds, links, routeMtus, daemonSets };
+}
+
+/** `aws 1330 -> 8951, onprem 1330 -> 1450` for the changed ones. */
+function changes<T>(list: readonly T[], label: (x: T) => string, value: (x: T) => Change<number>): string[] {
+  return list.filter((x) => value(x).old !== value(x).new && value(x).old !== null && value(x).new !== null).map((x) => `${label(x)} ${value(x).old} -> ${value(x).new}`);
+}
+
+function perPathRisk(o: MtuPlan, n: MtuPlan, pp: PerPathDiff, rolls: boolean, rolloutNs: readonly string[] | null): Risk {
+  const pods = changes(pp.clouds, (c) => `cloud ${c.cloud}`, (c) => c.podMtu);
+  const podOf = (c: CloudChange) => `the pod MTU of cloud ${c.cloud}`;
+  const overlayOf = (l: LinkChange) => `the overlay MTU of link ${l.name}`;
+  const created = pp.daemonSets.filter((d) => d.status === 'created').map((d) => d.name);
+  const pruned = pp.daemonSets.filter((d) => d.status === 'pruned').map((d) => d.name);
+  if (o.mtuMode !== n.mtuMode) {
+    const list = (xs: readonly string[]) => xs.join(', ');
+    return {
+      level: 'mode-switch',
+      text: `switching mtuMode ${o.mtuMode} -> ${n.mtuMode} needs a planned migration: ${list(created)} ${created.length === 1 ? 'is' : 'are'} created under ${created.length === 1 ? 'a new name' : 'new names'} while ${list(pruned)} ${pruned.length === 1 ? 'keeps' : 'keep'} running until the GitOps tool prunes ${pruned.length === 1 ? 'it' : 'them'}; until then two flanneld run on every node and both bind hostNetwork port 8081 (healthz), so the new pods fail${rolloutNs !== null ? ' and the rollout Job times out waiting for them' : ''}. Delete ${list(pruned)} first, or prune in the same sync${pods.length > 0 ? `; then pods must be recreated for their new MTU (${pods.join(', ')})` : ''}`,
+    };
+  }
+  const links = changes(pp.links, overlayOf, (l) => l.overlayMtu);
+  const up = (c: Change<number>) => c.old !== null && c.new !== null && c.new > c.old;
+  const down = (c: Change<number>) => c.old !== null && c.new !== null && c.new < c.old;
+  const moved = (pick: (c: Change<number>) => boolean) => [
+    ...pp.clouds.filter((c) => pick(c.podMtu)).map((c) => `${podOf(c)} (${c.podMtu.old} -> ${c.podMtu.new})`),
+    ...pp.links.filter((l) => pick(l.overlayMtu)).map((l) => `${overlayOf(l)} (${l.overlayMtu.old} -> ${l.overlayMtu.new})`),
+  ];
+  const raised = moved(up);
+  const lowered = moved(down);
+  const routes = links.length > 0
+    ? 'the route-MTU keepers set the new route MTUs as their DaemonSets roll; a pod packet above its route MTU gets "fragmentation needed" from its own node, and --clamp-mss-to-pmtu clamps new TCP connections to it'
+    : '';
+  const podsText = pods.length > 0 ? `pods keep their old MTU until they are recreated (${pods.join(', ')})` : 'no pod MTU changes, so no pod needs recreating';
+  if (raised.length > 0) {
+    return {
+      level: 'raise',
+      text: `raising ${raised.join(', ')}${lowered.length > 0 ? ` (and lowering ${lowered.join(', ')})` : ''} needs every node of the clouds involved updated before large packets flow: ${podsText}; ${routes !== '' ? `${routes}; ` : ''}check that the underlay really carries the new path MTUs first`,
+    };
+  }
+  if (lowered.length > 0) {
+    return { level: 'lower', text: `lowering ${lowered.join(', ')} is safe: ${podsText}${routes !== '' ? `; ${routes}` : ''}` };
+  }
+  return {
+    level: 'same-mtu',
+    text: rolls ? 'no cloud pod MTU or link overlay MTU changes, but flannel\'s configuration does: the DaemonSets listed roll, pods need no restart' : 'no cloud pod MTU or link overlay MTU changes: only the plan (underlay, headroom) changes, nothing restarts',
   };
 }

@@ -1,7 +1,8 @@
-import { Testing } from 'cdk8s';
+import { Chart, Testing } from 'cdk8s';
 import { FlannelChart } from '../../src/charts/flannel-chart';
 import { toEnvironment } from '../../src/config';
 import { FlannelNetwork } from '../../src/constructs/flannel-network';
+import { RolloutRestart } from '../../src/constructs/rollout-restart';
 import { RouteMtuKeeper } from '../../src/constructs/route-mtu-keeper';
 import { overlayMssRules } from '../../src/constructs/tcp-mss-clamp';
 import { cloudView, planMtu } from '../../src/mtu';
@@ -146,9 +147,50 @@ describe('construct validation', () => {
 describe('environment validation for per-path', () => {
   test.each([
     ['wireguard', { ...JUMBO, flannel: { backend: 'wireguard', podNetwork: '10.44.0.0/16' } }, /mtuMode: mtuMode per-path needs the vxlan backend .* got "wireguard"/],
-    ['rollout', { ...JUMBO, rollout: { namespaces: ['shop'] } }, /rollout.enabled: rollout is not supported with mtuMode per-path yet/],
     ['no nodeCidrs', { ...JUMBO, clouds: JUMBO.clouds.map(({ nodeCidrs: _n, ...c }) => c) }, /mtuMode per-path needs nodeCidrs on cloud "aws"/],
   ])('fails when %s', (_name, doc, message) => {
     expect(() => toEnvironment(doc)).toThrow(message);
+  });
+
+  test('rollout is accepted: the Job waits for every per-cloud DaemonSet, and the Role names exactly those', () => {
+    const env = toEnvironment({ ...JUMBO, rollout: { namespaces: ['shop'] } });
+    expect(env.rollout).toEqual({ enabled: true, namespaces: ['shop'], timeoutSeconds: 600 });
+    const objects = synth({ ...JUMBO, rollout: { namespaces: ['shop'] } });
+    const job = findObject(objects, 'Job');
+    expect(envOf(job.spec.template.spec.containers[0]).FLANNEL_DAEMONSETS).toBe('kube-flannel-ds-aws kube-flannel-ds-onprem');
+    expect(findObject(objects, 'Role', 'flannel-mtu-rollout-wait-flannel').rules).toEqual([
+      { apiGroups: ['apps'], resources: ['daemonsets'], resourceNames: ['kube-flannel-ds-aws', 'kube-flannel-ds-onprem'], verbs: ['get', 'list', 'watch'] },
+    ]);
+    expect(job.metadata.annotations['flannel-mtu.io/plan']).toBe('restarts pods for cloud aws pod MTU 8951, MSS 8911; cloud onprem pod MTU 1450, MSS 1410');
+    // Both DaemonSets (and every flannel object) in wave 0, before the Job's wave 1; the Job last.
+    for (const ds of ['kube-flannel-ds-aws', 'kube-flannel-ds-onprem']) {
+      expect(findObject(objects, 'DaemonSet', ds).metadata.annotations['argocd.argoproj.io/sync-wave']).toBe('0');
+    }
+    expect(job.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe('1');
+    expect(objects.indexOf(job)).toBe(objects.length - 1);
+    expect(validateObjects(objects)).toEqual([]);
+  });
+
+  test('the Job name follows every cloud\'s numbers, not only the smallest pod MTU; a link-only change keeps it (no pod changes MTU)', () => {
+    const jobName = (doc: Record<string, unknown>) => findObject(synth(doc), 'Job').metadata.name as string;
+    const base = { ...JUMBO, rollout: { namespaces: ['shop'] } };
+    // AWS 9001 -> 8500: aws pod MTU 8951 -> 8450; the cluster-wide smallest (the SD-WAN's 1330) stays.
+    const smaller = { ...base, clouds: [{ ...JUMBO.clouds[0], nicMtu: 8500 }, JUMBO.clouds[1]] };
+    expect(planMtu(toEnvironment(smaller)).podMtu).toBe(planMtu(toEnvironment(base)).podMtu);
+    expect(jobName(smaller)).not.toBe(jobName(base));
+    expect(jobName(base)).toBe(jobName(base));
+    // SD-WAN 1380 -> 1360: only the link's overlay (route) MTU moves, 1330 -> 1310; pods keep 8951 / 1450.
+    expect(jobName({ ...base, links: [{ ...JUMBO.links[0], pathMtu: 1360 }] })).toBe(jobName(base));
+  });
+});
+
+describe('RolloutRestart with a per-path plan', () => {
+  const plan = planMtu(toEnvironment(JUMBO));
+  const chart = () => new Chart(Testing.app({ outdir: '/nonexistent' }), 'c');
+  test('the DaemonSet names must be given (FlannelNetwork.daemonSetNames), valid and distinct', () => {
+    expect(() => new RolloutRestart(chart(), 'r', { plan, namespaces: ['shop'] })).toThrow(/r: flannelDaemonSets: mtuMode per-path has one flannel DaemonSet per cloud; pass FlannelNetwork.daemonSetNames/);
+    expect(() => new RolloutRestart(chart(), 'r', { plan, namespaces: ['shop'], flannelDaemonSets: [] })).toThrow(/flannelDaemonSets: expected at least one DaemonSet/);
+    expect(() => new RolloutRestart(chart(), 'r', { plan, namespaces: ['shop'], flannelDaemonSets: ['a', 'a'] })).toThrow(/flannelDaemonSets: a is listed twice/);
+    expect(() => new RolloutRestart(chart(), 'r', { plan, namespaces: ['shop'], flannelDaemonSets: ['ds; id'] })).toThrow(/flannelDaemonSets: expected DaemonSet names .* got "ds; id"/);
   });
 });

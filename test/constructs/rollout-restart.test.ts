@@ -168,8 +168,12 @@ function granted(objects: K8sObject[]): Permission[] {
 
 const key = (p: Permission, name = p.name) => `${p.namespace} ${p.group}/${p.resource} ${p.verb} ${name}`;
 
-describe('RolloutRestart: least-privilege RBAC, derived from what the shipped script calls', () => {
-  const objects = synthFiles([path.join(REPO, 'environments/seed-dev.yaml')])[0].objects as K8sObject[];
+describe.each([
+  // [environment file, the flannel DaemonSets it generates, in order]
+  ['seed-dev', ['kube-flannel-ds']],
+  ['jumbo-per-path', ['kube-flannel-ds-aws', 'kube-flannel-ds-onprem']],
+])('RolloutRestart: least-privilege RBAC, derived from what the shipped script calls (%s)', (file, daemonSets) => {
+  const objects = synthFiles([path.join(REPO, `environments/${file}.yaml`)])[0].objects as K8sObject[];
   const container = findObject(objects, 'Job').spec.template.spec.containers[0];
   const env = Object.fromEntries(container.env.map((e: { name: string; value: string }) => [e.name, e.value]));
   const run = runScript({ shell: shells()[0].argv, script: container.args[0], env, workloads: SEED_WORKLOADS });
@@ -190,17 +194,21 @@ describe('RolloutRestart: least-privilege RBAC, derived from what the shipped sc
   test('nothing more is granted: every (namespace, resource, verb) is used, and names are pinned where known in advance', () => {
     const used = new Set(needed.map((p) => key(p, ANY)));
     expect(grants.filter((g) => !used.has(key(g, ANY)))).toEqual([]);
-    // flannel's DaemonSet is known: its grants name it. Workloads are discovered at run time.
+    // flannel's DaemonSets are known: their grants name them, every one the script waits for and
+    // no other. Workloads are discovered at run time.
     const flannelGrants = grants.filter((g) => g.namespace === 'kube-flannel');
     expect(flannelGrants.map((g) => key(g)).sort()).toEqual(
       [...new Set(needed.filter((p) => p.namespace === 'kube-flannel').map((p) => key(p)))].sort(),
     );
-    expect(flannelGrants.map((g) => g.name)).toEqual(['kube-flannel-ds', 'kube-flannel-ds', 'kube-flannel-ds']);
+    expect([...new Set(flannelGrants.map((g) => g.name))].sort()).toEqual([...daemonSets].sort());
+    expect(flannelGrants).toHaveLength(daemonSets.length * 3);
+    // ... and the script waits for them in the chart's order.
+    expect(run.calls.filter((c) => c.includes('kube-flannel')).map((c) => c[2])).toEqual(daemonSets.map((d) => `daemonset.apps/${d}`));
   });
 
   test('exactly the expected rules, and no cluster-wide grant', () => {
     expect(objects.filter((o) => o.kind === 'Role').map((o) => [o.metadata.namespace, o.metadata.name, o.rules])).toEqual([
-      ['kube-flannel', 'flannel-mtu-rollout-wait-flannel', [{ apiGroups: ['apps'], resources: ['daemonsets'], resourceNames: ['kube-flannel-ds'], verbs: ['get', 'list', 'watch'] }]],
+      ['kube-flannel', 'flannel-mtu-rollout-wait-flannel', [{ apiGroups: ['apps'], resources: ['daemonsets'], resourceNames: daemonSets, verbs: ['get', 'list', 'watch'] }]],
       ['ingress-nginx', 'flannel-mtu-rollout-restart', [{ apiGroups: ['apps'], resources: ['daemonsets', 'deployments', 'statefulsets'], verbs: ['get', 'list', 'patch', 'watch'] }]],
       ['default', 'flannel-mtu-rollout-restart', [{ apiGroups: ['apps'], resources: ['daemonsets', 'deployments', 'statefulsets'], verbs: ['get', 'list', 'patch', 'watch'] }]],
     ]);

@@ -18,6 +18,7 @@ function shipped(file: string): { objects: K8sObject[]; script: string; env: Rec
 }
 
 const SEED = shipped('environments/seed-dev.yaml');
+const JUMBO = shipped('environments/jumbo-per-path.yaml');
 
 const WORKLOADS = SEED_WORKLOADS;
 const JSONPATH = 'jsonpath={range .items[*]}{.kind}{"|"}{.metadata.name}{"|"}{.spec.template.spec.hostNetwork}{"|"}{.spec.updateStrategy.type}{"\\n"}{end}';
@@ -33,7 +34,7 @@ describe.each(shells())('rollout-restart.sh as shipped in seed-dev, under $name'
   test('the environment reaches the script as env vars', () => {
     expect(SEED.env).toEqual({
       FLANNEL_NAMESPACE: 'kube-flannel',
-      FLANNEL_DAEMONSET: 'kube-flannel-ds',
+      FLANNEL_DAEMONSETS: 'kube-flannel-ds',
       ROLLOUT_NAMESPACES: 'ingress-nginx default',
       ROLLOUT_SELECTOR: '',
       ROLLOUT_TIMEOUT_SECONDS: '600',
@@ -157,7 +158,15 @@ describe.each(shells())('rollout-restart.sh as shipped in seed-dev, under $name'
       ['ROLLOUT_TIMEOUT_SECONDS', '0600', 'ROLLOUT_TIMEOUT_SECONDS: invalid value'],
       ['ROLLOUT_TIMEOUT_SECONDS', '999999', 'ROLLOUT_TIMEOUT_SECONDS: invalid value'],
       ['FLANNEL_NAMESPACE', 'kube-flannel --all-namespaces', 'FLANNEL_NAMESPACE: invalid namespace'],
-      ['FLANNEL_DAEMONSET', '../x', 'FLANNEL_DAEMONSET: invalid name'],
+      ['FLANNEL_DAEMONSETS', '../x', "FLANNEL_DAEMONSETS: invalid character in '../x'"],
+      ['FLANNEL_DAEMONSETS', `kube-flannel-ds $(touch ${canary})`, 'FLANNEL_DAEMONSETS: invalid character in'],
+      ['FLANNEL_DAEMONSETS', 'kube-flannel-ds;id', 'FLANNEL_DAEMONSETS: invalid character in'],
+      ['FLANNEL_DAEMONSETS', 'kube-flannel-ds\n--all', 'FLANNEL_DAEMONSETS: invalid character in'],
+      ['FLANNEL_DAEMONSETS', 'kube-flannel-ds -all', "FLANNEL_DAEMONSETS: invalid name '-all'"],
+      ['FLANNEL_DAEMONSETS', 'kube-flannel-ds.', "FLANNEL_DAEMONSETS: invalid name 'kube-flannel-ds.'"],
+      ['FLANNEL_DAEMONSETS', 'kube-flannel-ds-aws kube-flannel-ds-aws', 'FLANNEL_DAEMONSETS: kube-flannel-ds-aws listed twice'],
+      ['FLANNEL_DAEMONSETS', '', 'FLANNEL_DAEMONSETS is empty'],
+      ['FLANNEL_DAEMONSETS', '   ', 'FLANNEL_DAEMONSETS is empty'],
     ])('%s=%j', (name, value, message) => {
       const r = run({ env: { [name]: value } });
       expect([r.status, r.calls]).toEqual([2, []]);
@@ -172,5 +181,68 @@ describe.each(shells())('rollout-restart.sh as shipped in seed-dev, under $name'
       expect([r.status, r.calls]).toEqual([2, []]);
       expect(r.stderr).toContain('rollout-restart: error: ROLLOUT_SELECTOR is not set');
     });
+  });
+});
+
+// mtuMode per-path: one flannel DaemonSet per cloud (kube-flannel-ds-aws, kube-flannel-ds-onprem,
+// in the file's cloud order). The Job waits for each in that order before it restarts anything.
+describe.each(shells())('rollout-restart.sh as shipped in jumbo-per-path (one flannel DaemonSet per cloud), under $name', ({ argv }) => {
+  const run = (extra: { env?: Record<string, string>; failStatus?: string[]; workloads?: Record<string, Workload[]> } = {}) =>
+    runScript({ shell: argv, script: JUMBO.script, env: { ...JUMBO.env, ...extra.env }, workloads: extra.workloads ?? WORKLOADS, failStatus: extra.failStatus });
+  const AWS = STATUS('kube-flannel', 'daemonset.apps/kube-flannel-ds-aws');
+  const ONPREM = STATUS('kube-flannel', 'daemonset.apps/kube-flannel-ds-onprem');
+
+  test('the same script; the DaemonSets reach it as one space-separated variable, in cloud order', () => {
+    expect(JUMBO.script).toBe(SEED.script);
+    expect(JUMBO.env).toEqual({ ...SEED.env, FLANNEL_DAEMONSETS: 'kube-flannel-ds-aws kube-flannel-ds-onprem' });
+  });
+
+  test('waits for every per-cloud DaemonSet, in order, before the first workload call', () => {
+    const r = run();
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect(r.calls.slice(0, 3)).toEqual([AWS, ONPREM, LIST('ingress-nginx')]);
+    expect(r.calls.filter((c) => c.includes('kube-flannel'))).toEqual([AWS, ONPREM]);
+    const firstRestart = r.calls.findIndex((c) => c[1] === 'restart');
+    expect(firstRestart).toBeGreaterThan(r.calls.indexOf(ONPREM));
+    expect(r.stdout).toContain(
+      'rollout-restart: daemonset/kube-flannel-ds-aws is rolled out\n'
+      + 'rollout-restart: waiting for daemonset/kube-flannel-ds-onprem in kube-flannel to roll out (timeout 600s)\n',
+    );
+    expect(r.stdout).toContain('rollout-restart: report: 7 restarted, 2 skipped, 0 failed\n');
+  });
+
+  test.each([
+    // [failing DaemonSet, the calls made: none after the failing one]
+    ['kube-flannel-ds-aws', [AWS]],
+    ['kube-flannel-ds-onprem', [AWS, ONPREM]],
+  ])('%s not rolled out: no later DaemonSet is waited for, no workload is listed or restarted, exit 1', (ds, calls) => {
+    const r = run({ failStatus: [`kube-flannel/daemonset.apps/${ds}`] });
+    expect(r.status).toBe(1);
+    expect(r.calls).toEqual(calls);
+    expect(r.stderr).toContain(
+      `rollout-restart: error: daemonset kube-flannel/${ds} did not finish rolling out within 600s; no workload was restarted (pods recreated now could get the old MTU). Check: kubectl -n kube-flannel rollout status ds/${ds}\n`,
+    );
+    expect(r.stdout).not.toContain('report:');
+  });
+
+  test('none of the per-cloud DaemonSets is ever restarted, even when kube-flannel is listed', () => {
+    const r = run({
+      env: { ROLLOUT_NAMESPACES: 'kube-flannel' },
+      workloads: {
+        'kube-flannel': [
+          { kind: 'DaemonSet', name: 'kube-flannel-ds-aws', updateStrategy: 'RollingUpdate' },
+          { kind: 'DaemonSet', name: 'kube-flannel-ds-onprem', updateStrategy: 'RollingUpdate' },
+          { kind: 'DaemonSet', name: 'kube-flannel-ds-onprem-extra', updateStrategy: 'RollingUpdate' },
+        ],
+      },
+    });
+    expect(r.status).toBe(0);
+    expect(r.calls).toEqual([
+      AWS, ONPREM, LIST('kube-flannel'),
+      RESTART('kube-flannel', 'daemonset.apps/kube-flannel-ds-onprem-extra'),
+      STATUS('kube-flannel', 'daemonset.apps/kube-flannel-ds-onprem-extra'),
+    ]);
+    expect(r.stdout).toContain('rollout-restart: skipped: kube-flannel/daemonset.apps/kube-flannel-ds-aws (flannel itself)\n');
+    expect(r.stdout).toContain('rollout-restart: skipped: kube-flannel/daemonset.apps/kube-flannel-ds-onprem (flannel itself)\n');
   });
 });

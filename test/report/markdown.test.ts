@@ -1,10 +1,11 @@
 import { diffPlans, diffReport, DIFF_COMMENT_MARKER, renderDiffMarkdown, renderExplainMarkdown } from '../../src/report';
-import { expectGolden, SCENARIOS, SEED, side } from './scenarios';
+import { expectGolden, JUMBO, SCENARIOS, SEED, side } from './scenarios';
 
 describe('renderDiffMarkdown', () => {
   // Goldens in golden/<scenario>.md; every number in them is derived by hand in scenarios.ts.
   test.each(SCENARIOS.map((s) => [s.name, s]))('%s: Markdown golden', (name, s) => {
-    const d = diffPlans(side(s.old, 'main:environments/seed-dev.yaml'), side(s.new, 'environments/seed-dev.yaml'));
+    const file = s.file ?? 'seed-dev.yaml';
+    const d = diffPlans(side(s.old, `main:environments/${file}`), side(s.new, `environments/${file}`));
     expectGolden(`${name}.md`, renderDiffMarkdown(diffReport('main', [d])));
   });
 
@@ -49,6 +50,12 @@ describe('renderExplainMarkdown', () => {
         '- MSS 1290 = 1330 - 40 (IPv4 + TCP headers)',
         '',
       ].join('\n'),
+    );
+  });
+
+  test('per-path: the heading names every cloud\'s pod MTU and every link\'s overlay MTU', () => {
+    expect(renderExplainMarkdown(side(JUMBO, 'jumbo-per-path.yaml').plan!).split('\n')[0]).toBe(
+      '### `jumbo-per-path`: per-path, pod MTU aws 8951, onprem 1450; overlay MTU sdwan 1330 (vxlan, IPv4)',
     );
   });
 });

@@ -1,5 +1,5 @@
 import { renderMermaid } from '../../src/report';
-import { DUAL, SCENARIOS, SEED, side } from './scenarios';
+import { DUAL, JUMBO, JUMBO_UNIFORM, SCENARIOS, SEED, side } from './scenarios';
 
 const plan = (text: string) => side(text, 'env.yaml').plan!;
 
@@ -41,5 +41,21 @@ describe('renderMermaid', () => {
     expect(text).toContain('    c0_end["end<br/>NIC 1400"]\n');
     expect(text).toContain('    c1_a_b_c___["a#34;b#60;c#62;#38;#35;<br/>NIC 1400"]\n');
     expect(text).toContain('    c0_end ---|"x#34;y: 1380"| c1_a_b_c___\n');
+  });
+
+  test('per-path: each cloud with its own pod MTU, each link with its overlay MTU; the smallest path in red', () => {
+    // aws 9001 - 50 = 8951, onprem 1500 - 50 = 1450; sdwan 1380 - 50 = 1330 (derivations in scenarios.ts).
+    expect(renderMermaid(plan(JUMBO))).toBe(
+      [
+        'flowchart LR',
+        '    c0_aws["aws<br/>NIC 9001<br/>pod MTU 8951"]',
+        '    c1_onprem["onprem<br/>NIC 1500<br/>pod MTU 1450"]',
+        '    c0_aws ---|"sdwan: 1380, overlay 1330"| c1_onprem',
+        '    linkStyle 0 stroke:#d00,stroke-width:3px',
+        '',
+      ].join('\n'),
+    );
+    // Uniform mode draws no per-cloud pod MTU (every pod has the cluster's).
+    expect(renderMermaid(plan(JUMBO_UNIFORM))).not.toContain('pod MTU');
   });
 });

@@ -4,7 +4,8 @@ import { expectGolden, SCENARIOS, SEED, side } from './scenarios';
 
 const diffOf = (name: string): PlanDiff => {
   const s = SCENARIOS.find((x) => x.name === name)!;
-  return diffPlans(side(s.old, 'main:environments/seed-dev.yaml'), side(s.new, 'environments/seed-dev.yaml'));
+  const file = s.file ?? 'seed-dev.yaml';
+  return diffPlans(side(s.old, `main:environments/${file}`), side(s.new, `environments/${file}`));
 };
 /** `{ key: [old, new] }` of the numbers that changed. */
 const changedNumbers = (d: PlanDiff) => Object.fromEntries(d.numbers.filter((c) => c.changed).map((c) => [c.key, [c.old, c.new]]));
@@ -128,5 +129,79 @@ describe('underlay clamps (node-to-node TCP between clouds)', () => {
     expect(d.numbers.filter((c) => c.changed)).toEqual([]);
     expect(d.effects).toMatchObject({ daemonSetRolls: true, podsRecreated: false });
     expect(d.risk.level).toBe('same-mtu');
+  });
+});
+
+describe('mtuMode per-path (derivations in scenarios.ts)', () => {
+  const perCloud = (d: PlanDiff) => Object.fromEntries(d.perPath!.clouds.map((c) => [c.cloud, [c.podMtu.old, c.podMtu.new, c.backendMtu.old, c.backendMtu.new, c.mss.old, c.mss.new, c.podsRecreated]]));
+  const perLink = (d: PlanDiff) => Object.fromEntries(d.perPath!.links.map((l) => [l.name, [l.overlayMtu.old, l.overlayMtu.new, l.mss.old, l.mss.new]]));
+  const routes = (d: PlanDiff) => d.perPath!.routeMtus.map((r) => [r.cloud, r.peer, r.link, r.mtu.old, r.mtu.new]);
+  const daemonSets = (d: PlanDiff) => d.perPath!.daemonSets.map((x) => [x.name, x.status, x.reasons]);
+
+  test('uniform diffs carry no perPath section (their JSON is as before)', () => {
+    for (const s of SCENARIOS.filter((x) => x.file === undefined)) expect(diffOf(s.name).perPath).toBeUndefined();
+  });
+
+  test('per-path-link: SD-WAN 1380 -> 1360 moves the link overlay MTU 1330 -> 1310 and the route MTUs; the clouds keep 8951 / 1450', () => {
+    const d = diffOf('per-path-link');
+    expect(d.status).toBe('changed');
+    expect(d.perPath!.mtuMode).toEqual({ old: 'per-path', new: 'per-path' });
+    expect(perCloud(d)).toEqual({ aws: [8951, 8951, 9001, 9001, 8911, 8911, false], onprem: [1450, 1450, 1500, 1500, 1410, 1410, false] });
+    expect(perLink(d)).toEqual({ sdwan: [1330, 1310, 1290, 1270] });
+    expect(routes(d)).toEqual([['aws', 'onprem', 'sdwan', 1330, 1310], ['onprem', 'aws', 'sdwan', 1330, 1310]]);
+    // Both roll although their config checksum stays: the keeper's LINK_MTUS and the underlay rules are in their pod templates.
+    expect(daemonSets(d)).toEqual([
+      ['kube-flannel-ds-aws', 'rolls', ['route-mtu-keeper route MTU toward onprem 1330 -> 1310', 'tcp-mss-clamp underlay rules']],
+      ['kube-flannel-ds-onprem', 'rolls', ['route-mtu-keeper route MTU toward aws 1330 -> 1310', 'tcp-mss-clamp underlay rules']],
+    ]);
+    expect(d.effects).toMatchObject({ daemonSetRolls: true, daemonSet: 'kube-flannel-ds-aws, kube-flannel-ds-onprem', nodeMtus: [], podsRecreated: false });
+    expect(d.risk.level).toBe('lower');
+    expect(d.risk.text).toMatch(/^lowering the overlay MTU of link sdwan \(1330 -> 1310\) is safe: no pod MTU changes, so no pod needs recreating; the route-MTU keepers set the new route MTUs/);
+  });
+
+  test('uniform-to-per-path: per-cloud numbers from the cluster\'s, DaemonSets created and pruned, the mode-switch risk', () => {
+    const d = diffOf('uniform-to-per-path');
+    expect(d.settings).toEqual([{ key: 'mtuMode', old: 'uniform', new: 'per-path' }]);
+    expect(changedNumbers(d)).toEqual({});
+    expect(perCloud(d)).toEqual({ aws: [1330, 8951, 1380, 9001, 1290, 8911, true], onprem: [1330, 1450, 1380, 1500, 1290, 1410, true] });
+    expect(perLink(d)).toEqual({ sdwan: [1330, 1330, 1290, 1290] });
+    expect(routes(d)).toEqual([['aws', 'onprem', 'sdwan', null, 1330], ['onprem', 'aws', 'sdwan', null, 1330]]);
+    expect(daemonSets(d)).toEqual([['kube-flannel-ds-aws', 'created', []], ['kube-flannel-ds-onprem', 'created', []], ['kube-flannel-ds', 'pruned', []]]);
+    expect(d.effects.nodeMtus).toEqual([
+      { device: 'cni0', old: 1330, new: 8951, cloud: 'aws' }, { device: 'flannel.1', old: 1330, new: 8951, cloud: 'aws' },
+      { device: 'cni0', old: 1330, new: 1450, cloud: 'onprem' }, { device: 'flannel.1', old: 1330, new: 1450, cloud: 'onprem' },
+    ]);
+    expect(headroom(d)).toEqual({ aws: [7621, 0, null, null], onprem: [120, 0, null, null], sdwan: [0, 0, null, null] });
+    expect(d.risk.level).toBe('mode-switch');
+    expect(d.risk.text).toContain('both bind hostNetwork port 8081');
+    expect(d.risk.text).toContain('Delete kube-flannel-ds first, or prune in the same sync');
+  });
+
+  test('per-path -> uniform: the reverse migration, the per-cloud DaemonSets pruned', () => {
+    const s = SCENARIOS.find((x) => x.name === 'uniform-to-per-path')!;
+    const d = diffPlans(side(s.new, 'old'), side(s.old, 'new'));
+    expect(daemonSets(d)).toEqual([['kube-flannel-ds', 'created', []], ['kube-flannel-ds-aws', 'pruned', []], ['kube-flannel-ds-onprem', 'pruned', []]]);
+    expect(routes(d)).toEqual([['aws', 'onprem', 'sdwan', 1330, null], ['onprem', 'aws', 'sdwan', 1330, null]]);
+    expect(d.risk.text).toMatch(/^switching mtuMode per-path -> uniform needs a planned migration: kube-flannel-ds is created under a new name while kube-flannel-ds-aws, kube-flannel-ds-onprem keep running/);
+  });
+
+  test('per-path: a cloud NIC change rolls only that cloud\'s DaemonSet and recreates only its pods', () => {
+    const s = SCENARIOS.find((x) => x.name === 'per-path-link')!;
+    // aws 9001 -> 8500: aws pod MTU 8500 - 50 = 8450, Backend.MTU 8500, MSS 8410; the link keeps
+    // min(1380, 8500, 1500) - 50 = 1330, onprem is untouched.
+    const d = diffPlans(side(s.old, 'old'), side(s.old.replace('nicMtu: 9001', 'nicMtu: 8500'), 'new'));
+    expect(perCloud(d)).toEqual({ aws: [8951, 8450, 9001, 8500, 8911, 8410, true], onprem: [1450, 1450, 1500, 1500, 1410, 1410, false] });
+    expect(daemonSets(d)).toEqual([
+      ['kube-flannel-ds-aws', 'rolls', ['config checksum and apply-node-mtu (Backend.MTU 9001 -> 8500, pod MTU 8951 -> 8450)']],
+      ['kube-flannel-ds-onprem', 'unchanged', []],
+    ]);
+    expect(d.risk).toMatchObject({ level: 'lower' });
+    expect(d.risk.text).toMatch(/^lowering the pod MTU of cloud aws \(8951 -> 8450\) is safe: pods keep their old MTU until they are recreated \(cloud aws 8951 -> 8450\)$/);
+  });
+
+  test('a new per-path environment: every cloud\'s MTU named', () => {
+    const d = diffPlans(side(null, 'old'), side(SCENARIOS.find((x) => x.name === 'per-path-link')!.old, 'new'));
+    expect(d.risk.text).toBe('new environment: pods get their cloud\'s MTU (aws 8951, onprem 1450) once flannel is installed and they are recreated; pods created before keep whatever MTU they had');
+    expect(daemonSets(d)).toEqual([['kube-flannel-ds-aws', 'created', []], ['kube-flannel-ds-onprem', 'created', []]]);
   });
 });

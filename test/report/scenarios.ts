@@ -59,10 +59,51 @@ links:
 /** SEED with the clouds' node subnets declared: cloud-a 192.168.1.0/24, cloud-b 10.119.96.0/24. */
 export const SEED_CIDRS = SEED.replace('    nicMtu: 1400\n  - name: cloud-b\n    nicMtu: 1400\n', '    nicMtu: 1400\n    nodeCidrs: [192.168.1.0/24]\n  - name: cloud-b\n    nicMtu: 1400\n    nodeCidrs: [10.119.96.0/24]\n');
 
+/**
+ * environments/jumbo-per-path.yaml, fixed here like SEED: mtuMode per-path, AWS with 9001-byte NICs
+ * and an on-premises cloud with 1500, joined by an SD-WAN that carries 1380.
+ * Per cloud: aws pod MTU 9001 - 50 = 8951, Backend.MTU 8951 + 50 = 9001, MSS 8951 - 40 = 8911;
+ * onprem 1500 - 50 = 1450, Backend.MTU 1500, MSS 1410. Link sdwan: overlay MTU
+ * min(1380, 9001, 1500) - 50 = 1330 (MSS 1290), the route MTU the keepers of both clouds set toward
+ * the other. Smallest path (the cluster-wide "binding"): the SD-WAN, 1330. Headroom 0 everywhere:
+ * each path carries exactly its own overlay MTU + 50. Underlay clamps (nodeCidrs declared):
+ * 1380 - 40 = 1340 in both directions. DaemonSets kube-flannel-ds-aws, kube-flannel-ds-onprem.
+ */
+export const JUMBO = `name: jumbo-per-path
+flannel:
+  backend: vxlan
+  podNetwork: 10.44.0.0/16
+mtuMode: per-path
+clouds:
+  - name: aws
+    nicMtu: 9001
+    nodeSelector: { topology.kubernetes.io/region: eu-central-1 }
+    nodeCidrs: [10.30.0.0/16]
+  - name: onprem
+    nicMtu: 1500
+    nodeSelector: { topology.kubernetes.io/region: onprem-muc }
+    nodeCidrs: [172.16.8.0/22]
+links:
+  - between: [aws, onprem]
+    name: sdwan
+    pathMtu: 1380
+rollout:
+  namespaces: [ingress-nginx, default]
+`;
+
+/**
+ * JUMBO in uniform mode: every pod at the SD-WAN's 1380 - 50 = 1330, Backend.MTU 1380, MSS 1290,
+ * one DaemonSet kube-flannel-ds. Headroom: aws 9001 - 1380 = 7621, onprem 1500 - 1380 = 120,
+ * SD-WAN 0. Underlay clamps as in JUMBO (1340): they do not depend on the mode.
+ */
+export const JUMBO_UNIFORM = JUMBO.replace('mtuMode: per-path\n', '');
+
 export interface Scenario {
   readonly name: string;
   readonly old: string;
   readonly new: string;
+  /** The environment file the two sides are named after. @default 'seed-dev.yaml' */
+  readonly file?: string;
 }
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -100,6 +141,21 @@ export const SCENARIOS: readonly Scenario[] = [
     old: SEED_CIDRS,
     new: SEED_CIDRS.replace('pathMtu: 1380', 'pathMtu: 1360').replace('nodeCidrs: [10.119.96.0/24]', 'nodeCidrs: [10.119.96.0/23]'),
   },
+  // Per-path, the SD-WAN now carries 1360: link sdwan's overlay MTU 1360 - 50 = 1310 (MSS 1270),
+  // so the route MTU each keeper sets toward the other cloud goes 1330 -> 1310. The clouds' own
+  // numbers do not depend on the link: aws stays 8951 / Backend.MTU 9001 / MSS 8911, onprem 1450 /
+  // 1500 / 1410, so no pod is recreated. The smallest path is still the SD-WAN (1380 -> 1360; the
+  // cluster-wide minimum 1330 -> 1310); headroom stays 0 everywhere. Underlay clamps 1340 -> 1320.
+  // Both DaemonSets roll, though their config checksum does not change: the keeper's LINK_MTUS
+  // (1330 -> 1310) and tcp-mss-clamp's underlay rules (every cloud's) are in their pod templates.
+  { name: 'per-path-link', old: JUMBO, new: JUMBO.replace('pathMtu: 1380', 'pathMtu: 1360'), file: 'jumbo-per-path.yaml' },
+  // uniform -> per-path: aws pod MTU 1330 -> 8951, Backend.MTU 1380 -> 9001, MSS 1290 -> 8911;
+  // onprem 1330 -> 1450, 1380 -> 1500, 1290 -> 1410. Link sdwan: 1330 (uniform: the cluster pod
+  // MTU) -> 1330 (per-path: 1380 - 50), unchanged; route MTUs new, 1330 both ways. Headroom aws
+  // 7621 -> 0, onprem 120 -> 0, SD-WAN 0. The cluster-wide numbers do not change (the smallest is
+  // still 1330). kube-flannel-ds-aws and kube-flannel-ds-onprem are created, kube-flannel-ds is
+  // pruned: the mode-switch risk. cni0 / flannel.1 go 1330 -> 8951 on aws, 1330 -> 1450 on onprem.
+  { name: 'uniform-to-per-path', old: JUMBO_UNIFORM, new: JUMBO, file: 'jumbo-per-path.yaml' },
 ];
 
 /** One side of a diff from environment YAML, as the CLI builds it. */

@@ -3,12 +3,14 @@
 # so that each gets a veth with the new MTU (a pod's MTU is fixed when its sandbox is created).
 #
 # Env (all required; the values come from the environment file, never from a command line):
-#   FLANNEL_NAMESPACE, FLANNEL_DAEMONSET  the flannel DaemonSet to wait for first
+#   FLANNEL_NAMESPACE        the namespace of flannel's DaemonSets
+#   FLANNEL_DAEMONSETS       space-separated flannel DaemonSets to wait for first, in this order
+#                            (kube-flannel-ds; in mtuMode per-path one per cloud, kube-flannel-ds-<cloud>)
 #   ROLLOUT_NAMESPACES       space-separated namespaces, restarted one at a time, in this order
 #   ROLLOUT_SELECTOR         label selector (key, !key, key=value, key!=value, comma-separated) or empty
 #   ROLLOUT_TIMEOUT_SECONDS  how long each `kubectl rollout status` may wait
 #
-# Order: wait for the flannel DaemonSet; then per namespace restart every matching Deployment,
+# Order: wait for every flannel DaemonSet, one after the other; then per namespace restart every matching Deployment,
 # StatefulSet and DaemonSet whose pods use the overlay (hostNetwork ones are skipped) and wait for
 # each to be rolled out before the next namespace. Failures are collected, reported at the end,
 # and make the exit status 1.
@@ -42,13 +44,12 @@ valid_seconds() {
 	[ "${#1}" -le 5 ] && [ "$1" -ge 1 ] && [ "$1" -le 86400 ]
 }
 
-for v in FLANNEL_NAMESPACE FLANNEL_DAEMONSET ROLLOUT_NAMESPACES ROLLOUT_SELECTOR ROLLOUT_TIMEOUT_SECONDS; do
+for v in FLANNEL_NAMESPACE FLANNEL_DAEMONSETS ROLLOUT_NAMESPACES ROLLOUT_SELECTOR ROLLOUT_TIMEOUT_SECONDS; do
 	eval "[ \"\${$v+set}\" = set ]" || die "$v is not set"
 done
 
 # Validate everything before calling kubectl once.
 valid_label "$FLANNEL_NAMESPACE" || die "FLANNEL_NAMESPACE: invalid namespace '$FLANNEL_NAMESPACE'"
-valid_subdomain "$FLANNEL_DAEMONSET" || die "FLANNEL_DAEMONSET: invalid name '$FLANNEL_DAEMONSET'"
 valid_selector "$ROLLOUT_SELECTOR" ||
 	die "ROLLOUT_SELECTOR: invalid selector '$ROLLOUT_SELECTOR' (want comma-separated key, !key, key=value or key!=value terms)"
 valid_seconds "$ROLLOUT_TIMEOUT_SECONDS" ||
@@ -63,20 +64,34 @@ for ns in $ROLLOUT_NAMESPACES; do
 	count=$((count + 1))
 done
 [ "$count" -gt 0 ] || die "ROLLOUT_NAMESPACES is empty"
+case $FLANNEL_DAEMONSETS in *[!a-z0-9.\ -]*) die "FLANNEL_DAEMONSETS: invalid character in '$FLANNEL_DAEMONSETS'" ;; esac
+seen=' '
+count=0
+for ds in $FLANNEL_DAEMONSETS; do
+	valid_subdomain "$ds" || die "FLANNEL_DAEMONSETS: invalid name '$ds'"
+	case $seen in *" $ds "*) die "FLANNEL_DAEMONSETS: $ds listed twice" ;; esac
+	seen="$seen$ds "
+	count=$((count + 1))
+done
+[ "$count" -gt 0 ] || die "FLANNEL_DAEMONSETS is empty"
+flannel_daemonsets=$seen
 
 command -v kubectl >/dev/null 2>&1 || die "kubectl not found on PATH ($PATH)"
 
 timeout=$ROLLOUT_TIMEOUT_SECONDS
 sel=$ROLLOUT_SELECTOR
 
-# 1. flannel first: pods recreated before the new config is on their node would get the old MTU.
-log "waiting for daemonset/$FLANNEL_DAEMONSET in $FLANNEL_NAMESPACE to roll out (timeout ${timeout}s)"
-if ! kubectl rollout status "daemonset.apps/$FLANNEL_DAEMONSET" -n "$FLANNEL_NAMESPACE" --timeout="${timeout}s"; then
-	printf '%s: error: daemonset %s/%s did not finish rolling out within %ss; no workload was restarted (pods recreated now could get the old MTU). Check: kubectl -n %s rollout status ds/%s\n' \
-		"$me" "$FLANNEL_NAMESPACE" "$FLANNEL_DAEMONSET" "$timeout" "$FLANNEL_NAMESPACE" "$FLANNEL_DAEMONSET" >&2
-	exit 1
-fi
-log "daemonset/$FLANNEL_DAEMONSET is rolled out"
+# 1. flannel first, every DaemonSet of it in order: pods recreated before the new config is on
+# their node would get the old MTU. The first one that does not roll out stops the Job.
+for ds in $FLANNEL_DAEMONSETS; do
+	log "waiting for daemonset/$ds in $FLANNEL_NAMESPACE to roll out (timeout ${timeout}s)"
+	if ! kubectl rollout status "daemonset.apps/$ds" -n "$FLANNEL_NAMESPACE" --timeout="${timeout}s"; then
+		printf '%s: error: daemonset %s/%s did not finish rolling out within %ss; no workload was restarted (pods recreated now could get the old MTU). Check: kubectl -n %s rollout status ds/%s\n' \
+			"$me" "$FLANNEL_NAMESPACE" "$ds" "$timeout" "$FLANNEL_NAMESPACE" "$ds" >&2
+		exit 1
+	fi
+	log "daemonset/$ds is rolled out"
+done
 
 restarted=''
 skipped=''
@@ -119,9 +134,12 @@ for ns in $ROLLOUT_NAMESPACES; do
 		esac
 		valid_subdomain "$name" || { fail "$ns/$res/<invalid>" "unexpected name from kubectl get"; continue; }
 		id="$ns/$res/$name"
-		if [ "$ns" = "$FLANNEL_NAMESPACE" ] && [ "$kind" = DaemonSet ] && [ "$name" = "$FLANNEL_DAEMONSET" ]; then
-			skip "$id" "flannel itself"
-			continue
+		if [ "$ns" = "$FLANNEL_NAMESPACE" ] && [ "$kind" = DaemonSet ]; then
+			case $flannel_daemonsets in *" $name "*)
+				skip "$id" "flannel itself"
+				continue
+				;;
+			esac
 		fi
 		if [ "$hostnet" = true ]; then
 			skip "$id" "hostNetwork: its pods use the node's network, not the overlay"
