@@ -54,27 +54,22 @@ valid_selector "$ROLLOUT_SELECTOR" ||
 	die "ROLLOUT_SELECTOR: invalid selector '$ROLLOUT_SELECTOR' (want comma-separated key, !key, key=value or key!=value terms)"
 valid_seconds "$ROLLOUT_TIMEOUT_SECONDS" ||
 	die "ROLLOUT_TIMEOUT_SECONDS: invalid value '$ROLLOUT_TIMEOUT_SECONDS' (want an integer 1..86400)"
-case $ROLLOUT_NAMESPACES in *[!a-z0-9\ -]*) die "ROLLOUT_NAMESPACES: invalid character in '$ROLLOUT_NAMESPACES'" ;; esac
-seen=' '
-count=0
-for ns in $ROLLOUT_NAMESPACES; do
-	valid_label "$ns" || die "ROLLOUT_NAMESPACES: invalid namespace '$ns'"
-	case $seen in *" $ns "*) die "ROLLOUT_NAMESPACES: $ns listed twice" ;; esac
-	seen="$seen$ns "
-	count=$((count + 1))
-done
-[ "$count" -gt 0 ] || die "ROLLOUT_NAMESPACES is empty"
-case $FLANNEL_DAEMONSETS in *[!a-z0-9.\ -]*) die "FLANNEL_DAEMONSETS: invalid character in '$FLANNEL_DAEMONSETS'" ;; esac
-seen=' '
-count=0
-for ds in $FLANNEL_DAEMONSETS; do
-	valid_subdomain "$ds" || die "FLANNEL_DAEMONSETS: invalid name '$ds'"
-	case $seen in *" $ds "*) die "FLANNEL_DAEMONSETS: $ds listed twice" ;; esac
-	seen="$seen$ds "
-	count=$((count + 1))
-done
-[ "$count" -gt 0 ] || die "FLANNEL_DAEMONSETS is empty"
-flannel_daemonsets=$seen
+# check_list VAR VALUE VALIDATOR CHARSET NOUN: a space-separated list of unique, valid names;
+# prints it as " a b " for exact matching.
+check_list() {
+	case $2 in *[!\ $4]*) die "$1: invalid character in '$2'" ;; esac
+	list=' '
+	for item in $2; do
+		"$3" "$item" || die "$1: invalid $5 '$item'"
+		case $list in *" $item "*) die "$1: $item listed twice" ;; esac
+		list="$list$item "
+	done
+	[ "$list" != ' ' ] || die "$1 is empty"
+	printf '%s' "$list"
+}
+check_list ROLLOUT_NAMESPACES "$ROLLOUT_NAMESPACES" valid_label 'a-z0-9-' namespace >/dev/null
+# shellcheck disable=SC2153 # FLANNEL_DAEMONSETS comes from the environment
+flannel_daemonsets=$(check_list FLANNEL_DAEMONSETS "$FLANNEL_DAEMONSETS" valid_subdomain 'a-z0-9.-' name)
 
 command -v kubectl >/dev/null 2>&1 || die "kubectl not found on PATH ($PATH)"
 
