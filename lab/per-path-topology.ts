@@ -19,6 +19,7 @@ import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { findBinary, pidAlive } from './host';
 
 export type NodeRole = 'nA1' | 'nA2' | 'nB';
 export type PodRole = 'pA1' | 'pA2' | 'pB';
@@ -64,25 +65,10 @@ export interface HttpResult {
   readonly body: string;
 }
 
-function findBinary(name: string): string {
-  for (const dir of ['/usr/sbin', '/sbin', '/usr/bin', '/bin']) {
-    const p = path.join(dir, name);
-    if (fs.existsSync(p)) return p;
-  }
-  throw new Error(`${name} not found in /usr/sbin, /sbin, /usr/bin, /bin`);
-}
 const IP = findBinary('ip');
 const HOST_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 const HTTP_SERVER = path.join(__dirname, 'http-server.js');
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);

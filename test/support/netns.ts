@@ -9,6 +9,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { findBinary, pidAlive } from '../../lab/host';
 
 export interface RunResult {
   status: number;
@@ -16,13 +17,6 @@ export interface RunResult {
   stderr: string;
 }
 
-function findBinary(name: string): string {
-  for (const dir of ['/usr/sbin', '/sbin', '/usr/bin', '/bin']) {
-    const p = path.join(dir, name);
-    if (fs.existsSync(p)) return p;
-  }
-  throw new Error(`${name} not found in /usr/sbin, /sbin, /usr/bin, /bin`);
-}
 
 export const IP = findBinary('ip');
 export const BUSYBOX = findBinary('busybox');
@@ -76,14 +70,6 @@ export function imageLikePath(xtables: Xtables = 'both'): string {
   return dir; // the directory is the whole PATH
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export function listNamespaces(): string[] {
   return must([IP, 'netns', 'list'])
