@@ -524,6 +524,13 @@ check_endpoint() { # NAME VALUE [target]
     *) usage_die "$1 must be podA, nodeA, podB or nodeB${3:+ (or nodeA-ul, nodeB-ul)}, got '$2'" ;;
   esac
 }
+# check_flow FROM TO: both endpoints valid and the lab has a route between them.
+check_flow() {
+  check_endpoint FROM "$1"
+  check_endpoint TO "$2" target
+  check_route "$1" "$2"
+}
+
 check_route() { # FROM TO
   if [[ $1 == pod* && $2 == *-ul ]]; then usage_die "pods have no route to the underlay ($2)"; fi
   return 0
@@ -532,9 +539,7 @@ check_route() { # FROM TO
 http_check() { # post|get SIZE FROM TO
   local kind=$1 size=$2 from=$3 to=$4
   is_uint "$size" || usage_die "$kind SIZE must be an integer"
-  check_endpoint FROM "$from"
-  check_endpoint TO "$to" target
-  check_route "$from" "$to"
+  check_flow "$from" "$to"
   require_lab
   load_config
   local tmo=${POST_TIMEOUT:-3}
@@ -611,9 +616,7 @@ df_probe() { # FROM TO SIZE
 cmd_dfping() { # FROM TO SIZE
   (($# == 3)) || usage_die "dfping FROM TO SIZE"
   local from=$1 to=$2 size=$3
-  check_endpoint FROM "$from"
-  check_endpoint TO "$to" target
-  check_route "$from" "$to"
+  check_flow "$from" "$to"
   { is_uint "$size" && ((size >= 28)); } || usage_die "dfping SIZE must be an integer >= 28 (IP packet bytes)"
   require_lab
   make_tmp
@@ -641,9 +644,7 @@ route_dev_mtu() { # FROM TO -> REPLY = MTU of the device the route uses (or the 
 cmd_pmtu_search() { # FROM TO
   (($# == 2)) || usage_die "pmtu-search FROM TO"
   local from=$1 to=$2
-  check_endpoint FROM "$from"
-  check_endpoint TO "$to" target
-  check_route "$from" "$to"
+  check_flow "$from" "$to"
   require_lab
   make_tmp
   local t0 probes=0 lo hi mid best
@@ -688,9 +689,7 @@ gso_devs() { # FROM -> REPLY array of "role:dev" on the sender path
 cmd_iperf() { # FROM TO
   (($# == 2)) || usage_die "iperf FROM TO"
   local from=$1 to=$2
-  check_endpoint FROM "$from"
-  check_endpoint TO "$to" target
-  check_route "$from" "$to"
+  check_flow "$from" "$to"
   require_lab
   load_config
   make_tmp

@@ -1,4 +1,5 @@
-import { InputError, parseEnvironment } from '../../src/config';
+import { parseEnvironment } from '../../src/config';
+import { inputErrors } from '../support/input-errors';
 
 const SEED = `name: seed-dev
 flannel:
@@ -13,16 +14,7 @@ links:
     pathMtu: 1380
 `;
 
-/** The error lines for a file, as the CLI prints them. */
-function errors(text: string, file = 'environments/dev.yaml'): string[] {
-  try {
-    parseEnvironment(text, file);
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return (e as Error).message.split('\n');
-  }
-  throw new Error('expected an InputError');
-}
+const errors = inputErrors;
 
 describe('parseEnvironment', () => {
   test('reads the documented example, with defaults filled in', () => {

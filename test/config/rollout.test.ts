@@ -1,5 +1,6 @@
-import { InputError, parseEnvironment } from '../../src/config';
+import { parseEnvironment } from '../../src/config';
 import { selectorProblem } from '../../src/config/validate';
+import { inputErrors } from '../support/input-errors';
 
 const BASE = `name: seed-dev
 flannel:
@@ -10,15 +11,7 @@ clouds:
 links: []
 `;
 
-function errors(text: string, file = 'environments/dev.yaml'): string[] {
-  try {
-    parseEnvironment(text, file);
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return (e as Error).message.split('\n');
-  }
-  throw new Error('expected an InputError');
-}
+const errors = inputErrors;
 const rollout = (body: string) => parseEnvironment(`${BASE}rollout:\n${body}`, 'x.yaml').environment.rollout;
 
 describe('rollout settings', () => {
