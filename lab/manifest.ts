@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
-import { linkName } from '../src/config/environment';
+import { linkName } from '../src/model/environment';
 import { loadEnvironmentFile } from '../src/config/load';
 import { synthFiles } from '../src/synth';
 

@@ -1,5 +1,6 @@
 // The public API of flannel-mtu as a library: typed environments, the pure MTU plan, the constructs
 // that read it, the chart that composes them, and the synthesis entry points.
+export * from './model';
 export * from './config';
 export * from './mtu';
 export * from './constructs';

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { environmentFiles } from './config/load';
-import { formatProblem, InputError } from './config/errors';
+import { formatProblem, InputError } from './model/errors';
 import { synthFiles } from './synth';
 
 /**

@@ -1,7 +1,7 @@
 import { App, Yaml } from 'cdk8s';
 import { FlannelChart } from './charts/flannel-chart';
-import { InputError, Problem } from './config/errors';
-import { Environment } from './config/environment';
+import { InputError, Problem } from './model/errors';
+import { Environment } from './model/environment';
 import { LoadedEnvironment, loadEnvironmentFile, parseEnvironment } from './config/load';
 import { MtuPlan, planMtu } from './mtu/plan';
 import { validateObjects } from './validation/kubernetes-schema';

@@ -1,6 +1,7 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { Environment } from '../config/environment';
+import { Environment } from '../model/environment';
+import { resolveEnvironment } from '../model/validate';
 import { FlannelCloudProps, FlannelNetwork } from '../constructs/flannel-network';
 import { ROUTE_MTU_KEEPER_VOLUME, RouteMtuKeeper } from '../constructs/route-mtu-keeper';
 import { NodeMtu } from '../constructs/node-mtu';
@@ -11,7 +12,7 @@ import { cloudView, MtuPlan, planMtu } from '../mtu/plan';
 import { probeTargets } from '../mtu/probe';
 
 export interface FlannelChartProps {
-  /** The environment to generate manifests for. */
+  /** The environment to generate manifests for; validated and resolved (`resolveEnvironment`). */
   readonly environment: Environment;
   /**
    * A plan already derived from `environment`.
@@ -32,7 +33,7 @@ export class FlannelChart extends Chart {
 
   constructor(scope: Construct, id: string, props: FlannelChartProps) {
     super(scope, id, { disableResourceNameHashes: true });
-    const env = props.environment;
+    const env = resolveEnvironment(props.environment);
     this.plan = props.plan ?? planMtu(env);
     const image = env.images.flannel;
     if (this.plan.mtuMode === 'per-path') {

@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander';
 import * as fs from 'fs';
 import * as path from 'path';
 import { environmentFiles } from '../config/load';
-import { InputError } from '../config/errors';
+import { InputError } from '../model/errors';
 import { diffPlans, DiffReport, diffReport, DiffSide, PlanDiff, renderDiffMarkdown, rolloutNamespaces } from '../report';
 import { planFile, planText } from '../synth';
 

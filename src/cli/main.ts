@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { formatProblem, InputError } from '../config/errors';
+import { formatProblem, InputError } from '../model/errors';
 import { diffCommand } from './diff';
 import { explainCommand } from './explain';
 import { planCommand } from './plan';

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { formatProblem, formatYamlPath } from '../config/errors';
+import { formatProblem, formatYamlPath } from '../model/errors';
 import { MtuPlan } from '../mtu/plan';
 import { planFile } from '../synth';
 import { formatTable } from './table';

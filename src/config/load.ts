@@ -1,14 +1,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
-import { InputError, YamlPath } from './errors';
-import { Environment } from './environment';
-import { toEnvironment } from './validate';
+import { InputError, YamlPath } from '../model/errors';
+import { ResolvedEnvironment } from '../model/environment';
+import { toEnvironment } from '../model/validate';
 
 /** An environment read from a file, with a way back from YAML paths to lines. */
 export interface LoadedEnvironment {
   readonly file: string;
-  readonly environment: Environment;
+  readonly environment: ResolvedEnvironment;
   /** Line and column of the node at `path`, or of its nearest existing parent. */
   readonly locate: (path: YamlPath, atKey?: boolean) => { line: number; column: number } | undefined;
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
-import { DEFAULT_IMAGES, FlannelSettings, Images } from '../config/environment';
+import { DEFAULT_IMAGES, ResolvedEnvironment, ResolvedFlannelSettings } from '../model/environment';
 import { MtuPlan, peerLinks } from '../mtu/plan';
 import {
   ANNOTATION_PREFIX,
@@ -17,12 +17,12 @@ export interface FlannelNetworkProps {
   /** The MTU plan; every MTU in net-conf.json and cni-conf.json comes from it. */
   readonly plan: MtuPlan;
   /** Pod networks, backend, VNI and port. */
-  readonly flannel: FlannelSettings;
+  readonly flannel: ResolvedFlannelSettings;
   /**
    * Container images.
    * @default - flannel v0.28.9 and flannel-cni-plugin v1.9.1-flannel3, as upstream kube-flannel.yml
    */
-  readonly images?: Images;
+  readonly images?: ResolvedEnvironment['images'];
   /**
    * Node init containers to run after the CNI config is installed and before flanneld starts
    * (for example `NodeMtu.container` and `TcpMssClamp.container`), in this order. Only for the
@@ -157,9 +157,9 @@ export interface FlannelNodeSetProps {
   /** The plan, or one cloud's view of it (`cloudView`): net-conf.json and cni-conf.json come from it. */
   readonly plan: MtuPlan;
   /** Pod networks, backend, VNI and port. */
-  readonly flannel: FlannelSettings;
+  readonly flannel: ResolvedFlannelSettings;
   /** Container images. */
-  readonly images: Images;
+  readonly images: ResolvedEnvironment['images'];
   /**
    * Node init containers to run after install-cni and before flanneld, in this order.
    * @default - none
@@ -328,7 +328,7 @@ export class FlannelNodeSet extends Construct {
 export const XTABLES_LOCK_MOUNT: k8s.VolumeMount = { name: XTABLES_LOCK, mountPath: '/run/xtables.lock' };
 
 /** net-conf.json: Backend.Type is always written (a missing Backend means udp in flannel, not vxlan). */
-export function netConfJson(plan: MtuPlan, flannel: FlannelSettings): Record<string, unknown> {
+export function netConfJson(plan: MtuPlan, flannel: ResolvedFlannelSettings): Record<string, unknown> {
   const backend: Record<string, unknown> = { Type: plan.backend };
   if (plan.backendMtu !== null) backend.MTU = plan.backendMtu;
   if (plan.backend === 'vxlan') {

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
-import { Cloud } from '../config/environment';
+import { Cloud } from '../model/environment';
 import { ProbeTarget } from '../mtu/probe';
 import { nodeScript } from '../node/scripts';
 import { FLANNEL_NAMESPACE } from './names';

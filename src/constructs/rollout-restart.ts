@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
-import { DEFAULT_ROLLOUT_IMAGES, DEFAULT_ROLLOUT_TIMEOUT_SECONDS } from '../config/environment';
+import { DEFAULT_ROLLOUT_IMAGES, DEFAULT_ROLLOUT_TIMEOUT_SECONDS } from '../model/environment';
 import { jobScript } from '../jobs/scripts';
 import { MtuPlan } from '../mtu/plan';
 import { ANNOTATION_PREFIX, FLANNEL_DAEMON_SET, FLANNEL_NAMESPACE } from './names';

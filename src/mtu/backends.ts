@@ -1,4 +1,4 @@
-import { BackendType } from '../config/environment';
+import { BackendType } from '../model/environment';
 
 /** What each backend costs on the wire, and what flannel v0.28.9 subtracts from `Backend.MTU`. */
 export interface BackendOverhead {

@@ -1,5 +1,6 @@
-import { BackendType, Environment, linkName, MtuMode } from '../config/environment';
-import { InputError, Problem, YamlPath } from '../config/errors';
+import { BackendType, Environment, linkName, MtuMode } from '../model/environment';
+import { InputError, Problem, YamlPath } from '../model/errors';
+import { resolveEnvironment } from '../model/validate';
 import { BACKEND_OVERHEADS, CNI_BRIDGE, overlayDevices } from './backends';
 
 export type IpFamily = 'ipv4' | 'ipv6';
@@ -143,9 +144,11 @@ export interface MtuPlan {
  *
  * The largest pod MTU P that fits every path: for each family f in use and each path p,
  * P + encap(f) <= pathMtu(p, f). Backend.MTU is then P + what flannel subtracts, so flannel itself
- * arrives at P. Throws InputError when no pod MTU can work.
+ * arrives at P. Validates `environment` and fills its defaults first (`resolveEnvironment`).
+ * Throws InputError when the environment is invalid or no pod MTU can work.
  */
-export function planMtu(env: Environment): MtuPlan {
+export function planMtu(environment: Environment): MtuPlan {
+  const env = resolveEnvironment(environment);
   const { backend, podNetworkV6, vni } = env.flannel;
   const dualStack = podNetworkV6 !== undefined;
   const overhead = BACKEND_OVERHEADS[backend];

@@ -1,5 +1,5 @@
-import { Environment, linkName } from '../config/environment';
-import { isIpv4, isIpv6 } from '../config/net';
+import { linkName, ResolvedEnvironment } from '../model/environment';
+import { isIpv4, isIpv6 } from '../model/net';
 import { MtuPlan } from './plan';
 
 /** One path-MTU measurement a probe in cloud `from` makes. */
@@ -20,7 +20,7 @@ export interface ProbeTarget {
  * What each cloud's path-MTU probe measures: for every other cloud, one declared node per address
  * family, with the link's planned path MTU. Clouds without a node of a family are not probed over it.
  */
-export function probeTargets(env: Environment, plan: MtuPlan): ProbeTarget[] {
+export function probeTargets(env: ResolvedEnvironment, plan: MtuPlan): ProbeTarget[] {
   const nic = new Map(env.clouds.map((c) => [c.name, c.nicMtu]));
   const nodes = new Map(env.clouds.map((c) => [c.name, c.nodes ?? []]));
   const targets: ProbeTarget[] = [];

@@ -1,4 +1,4 @@
-import { formatProblem } from '../config/errors';
+import { formatProblem } from '../model/errors';
 import { MtuPlan } from '../mtu/plan';
 import { renderMermaid } from './mermaid';
 import { Change, CloudChange, DeviceChange, DiffReport, PerPathDiff, PlanDiff, RiskLevel } from './plan-diff';

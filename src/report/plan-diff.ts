@@ -1,5 +1,5 @@
-import { BackendType, Environment, MtuMode } from '../config/environment';
-import { formatProblem, formatYamlPath } from '../config/errors';
+import { BackendType, MtuMode, ResolvedEnvironment } from '../model/environment';
+import { formatProblem, formatYamlPath } from '../model/errors';
 import { FLANNEL_DAEMON_SET, flannelDaemonSetName } from '../constructs/names';
 import { Constraint, familyName, IpFamily, MtuPlan, PathPlan, peerLinks, UnderlayClamp } from '../mtu/plan';
 import { renderMermaid } from './mermaid';
@@ -232,7 +232,7 @@ export interface DiffSide {
  * The namespaces the environment's rollout Job restarts, in its order, or null when it generates
  * none (no `rollout` section, or `rollout.enabled: false`).
  */
-export function rolloutNamespaces(env: Environment): readonly string[] | null {
+export function rolloutNamespaces(env: ResolvedEnvironment): readonly string[] | null {
   return env.rollout !== undefined && env.rollout.enabled ? env.rollout.namespaces : null;
 }
 

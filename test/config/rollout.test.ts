@@ -1,5 +1,5 @@
 import { parseEnvironment } from '../../src/config';
-import { selectorProblem } from '../../src/config/validate';
+import { selectorProblem } from '../../src/model/validate';
 import { inputErrors } from '../support/input-errors';
 
 const BASE = `name: seed-dev

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
 import { FlannelChart } from '../../src/charts/flannel-chart';
-import { toEnvironment } from '../../src/config';
+import { toEnvironment } from '../../src/model';
 import { validateObjects } from '../../src/validation/kubernetes-schema';
 import { findObject, K8sObject, parseManifest } from '../support/dist';
 

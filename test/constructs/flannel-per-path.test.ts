@@ -1,6 +1,6 @@
 import { Chart, Testing } from 'cdk8s';
 import { FlannelChart } from '../../src/charts/flannel-chart';
-import { toEnvironment } from '../../src/config';
+import { toEnvironment } from '../../src/model';
 import { FlannelNetwork } from '../../src/constructs/flannel-network';
 import { RolloutRestart } from '../../src/constructs/rollout-restart';
 import { RouteMtuKeeper } from '../../src/constructs/route-mtu-keeper';

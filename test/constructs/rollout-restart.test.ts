@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { Testing } from 'cdk8s';
 import { FlannelChart } from '../../src/charts/flannel-chart';
-import { toEnvironment } from '../../src/config';
+import { toEnvironment } from '../../src/model';
 import { synthFiles } from '../../src/synth';
 import { validateObjects } from '../../src/validation/kubernetes-schema';
 import { findObject, K8sObject, REPO } from '../support/dist';

@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import { InputError, toEnvironment } from '../../src/config';
+import { InputError, toEnvironment } from '../../src/model';
 import { BACKEND_OVERHEADS, MIN_POD_MTU, planMtu } from '../../src/mtu';
 
 /** Random valid environments: 1-4 clouds, a link for every pair, vxlan or wireguard, maybe dual-stack. */

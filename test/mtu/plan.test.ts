@@ -1,4 +1,4 @@
-import { InputError, toEnvironment } from '../../src/config';
+import { InputError, toEnvironment } from '../../src/model';
 import { cloudView, planMtu } from '../../src/mtu';
 
 /** An environment from a plain object, as an environment file would give it. */

@@ -1,4 +1,4 @@
-import { toEnvironment } from '../../src/config';
+import { toEnvironment } from '../../src/model';
 import { planMtu, probeTargets } from '../../src/mtu';
 
 test('probe targets: each cloud measures toward the first node of each family of every other cloud, with the planned path MTU', () => {

@@ -1,4 +1,5 @@
-import { InputError, parseEnvironment } from '../../src/config';
+import { parseEnvironment } from '../../src/config';
+import { InputError } from '../../src/model';
 
 /** The error lines an environment file produces, as the CLI prints them; fails the test if it parses. */
 export function inputErrors(text: string, file = 'environments/dev.yaml'): string[] {

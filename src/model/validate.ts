@@ -4,15 +4,15 @@ import {
   BackendType,
   Cloud,
   DEFAULT_IMAGES,
+  DEFAULT_PROBE,
   DEFAULT_ROLLOUT_TIMEOUT_SECONDS,
+  DEFAULT_VNI,
   Environment,
-  FlannelSettings,
-  Images,
   Link,
-  MssClampSettings,
   MtuMode,
-  ProbeSettings,
-  RolloutSettings,
+  ResolvedEnvironment,
+  ResolvedFlannelSettings,
+  ResolvedRolloutSettings,
 } from './environment';
 import { Cidr, cidrProblem, cidrsOverlap, isIpv4, isIpv6, parseCidr } from './net';
 
@@ -106,7 +106,7 @@ function closest(word: string, candidates: readonly string[]): string | undefine
 
 const MTU = (r: Reader, v: Json, p: YamlPath) => r.integer(v, p, MIN_UNDERLAY_MTU, MAX_UNDERLAY_MTU);
 
-function readFlannel(r: Reader, value: Json): Partial<FlannelSettings> {
+function readFlannel(r: Reader, value: Json): Partial<ResolvedFlannelSettings> {
   const path = ['flannel'];
   const obj = r.mapping(value, path, ['backend', 'podNetwork', 'podNetworkV6', 'vni', 'port']);
   if (!obj) return {};
@@ -129,12 +129,13 @@ function readFlannel(r: Reader, value: Json): Partial<FlannelSettings> {
   };
   const podNetwork = 'podNetwork' in obj ? cidr('podNetwork', 'ipv4') : r.fail(path, 'missing required key "podNetwork"');
   const podNetworkV6 = 'podNetworkV6' in obj ? cidr('podNetworkV6', 'ipv6') : undefined;
-  const vni = 'vni' in obj ? r.integer(obj.vni, [...path, 'vni'], 1, 16777215) : 1;
+  const vni = 'vni' in obj ? r.integer(obj.vni, [...path, 'vni'], 1, 16777215) : DEFAULT_VNI;
   const port = 'port' in obj ? r.integer(obj.port, [...path, 'port'], 1, 65535) : undefined;
   if (backend !== 'vxlan') {
-    for (const key of ['vni', 'port']) if (key in obj) r.fail([...path, key], `only applies to the vxlan backend, not ${backend}`);
+    // vni: 1 is what resolving fills in for every backend, so a resolved environment validates again.
+    for (const key of ['vni', 'port']) if (key in obj && !(key === 'vni' && obj.vni === DEFAULT_VNI)) r.fail([...path, key], `only applies to the vxlan backend, not ${backend}`);
   }
-  return { backend, podNetwork, podNetworkV6, vni, port };
+  return { backend, podNetwork, ...(podNetworkV6 !== undefined && { podNetworkV6 }), vni, ...(port !== undefined && { port }) };
 }
 
 /** The clouds, and every cloud name that was readable (so one bad nicMtu does not make links fail too). */
@@ -288,14 +289,14 @@ function readLinks(r: Reader, value: Json, cloudNames: readonly string[]): Link[
   return links;
 }
 
-function readMssClamp(r: Reader, value: Json): MssClampSettings {
+function readMssClamp(r: Reader, value: Json): ResolvedEnvironment['mssClamp'] {
   if (value === undefined) return { enabled: true };
   const obj = r.mapping(value, ['mssClamp'], ['enabled']);
   const enabled = obj && 'enabled' in obj ? r.boolean(obj.enabled, ['mssClamp', 'enabled']) : true;
   return { enabled: enabled ?? true };
 }
 
-function readImages(r: Reader, value: Json): Images {
+function readImages(r: Reader, value: Json): ResolvedEnvironment['images'] {
   if (value === undefined) return DEFAULT_IMAGES;
   const obj = r.mapping(value, ['images'], ['flannel', 'flannelCniPlugin', 'kubectl', 'busybox']);
   const image = (key: 'flannel' | 'flannelCniPlugin'): string =>
@@ -330,7 +331,7 @@ export function selectorProblem(selector: string): string | undefined {
   return undefined;
 }
 
-function readRollout(r: Reader, value: Json): RolloutSettings | undefined {
+function readRollout(r: Reader, value: Json): ResolvedRolloutSettings | undefined {
   if (value === undefined) return undefined;
   const path = ['rollout'];
   const obj = r.mapping(value, path, ['enabled', 'namespaces', 'selector', 'timeoutSeconds']);
@@ -372,13 +373,13 @@ function readRollout(r: Reader, value: Json): RolloutSettings | undefined {
   };
 }
 
-function readProbe(r: Reader, value: Json, clouds: readonly Cloud[]): ProbeSettings {
+function readProbe(r: Reader, value: Json, clouds: readonly Cloud[]): ResolvedEnvironment['probe'] {
   const path = ['probe'];
-  const defaults: ProbeSettings = { enabled: false, intervalSeconds: 300, marginBytes: 10 };
+  const defaults = DEFAULT_PROBE;
   if (value === undefined) return defaults;
   const obj = r.mapping(value, path, ['enabled', 'intervalSeconds', 'marginBytes']);
   if (!obj) return defaults;
-  const probe: ProbeSettings = {
+  const probe: ResolvedEnvironment['probe'] = {
     enabled: ('enabled' in obj ? r.boolean(obj.enabled, [...path, 'enabled']) : undefined) ?? true,
     intervalSeconds: ('intervalSeconds' in obj ? r.integer(obj.intervalSeconds, [...path, 'intervalSeconds'], 10, 86400) : undefined) ?? defaults.intervalSeconds,
     marginBytes: ('marginBytes' in obj ? r.integer(obj.marginBytes, [...path, 'marginBytes'], 0, 1000, 'a byte count') : undefined) ?? defaults.marginBytes,
@@ -407,11 +408,27 @@ function readMtuMode(r: Reader, value: Json, clouds: readonly Cloud[], backend: 
   return value;
 }
 
+/** A copy without keys whose value is `undefined`: in code `{ port: undefined }` means no port, as in YAML. */
+function withoutUndefined(value: Json): Json {
+  if (Array.isArray(value)) return value.map(withoutUndefined);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, withoutUndefined(v)]));
+}
+
 /**
- * Reads an untyped document (parsed YAML, or an object built in code) into a typed Environment.
+ * Validates a typed `Environment` and fills in its defaults. Idempotent: a resolved environment
+ * resolves to an equal one. Throws one InputError listing every problem, each with its YAML path.
+ */
+export function resolveEnvironment(environment: Environment): ResolvedEnvironment {
+  return toEnvironment(environment);
+}
+
+/**
+ * Reads an untyped document (parsed YAML, or an object built in code) into a resolved environment.
  * Throws one InputError listing every problem, each with its YAML path.
  */
-export function toEnvironment(doc: Json, defaultName?: string): Environment {
+export function toEnvironment(document: Json, defaultName?: string): ResolvedEnvironment {
+  const doc = withoutUndefined(document);
   const r = new Reader();
   const root = r.mapping(doc, [], ['name', 'flannel', 'clouds', 'links', 'mssClamp', 'images', 'rollout', 'probe', 'mtuMode']);
   if (!root) throw new InputError(r.problems);
@@ -430,7 +447,7 @@ export function toEnvironment(doc: Json, defaultName?: string): Environment {
   const images = readImages(r, root.images);
   const rollout = readRollout(r, root.rollout);
   const probe = readProbe(r, root.probe, clouds);
-  const mtuMode = readMtuMode(r, root.mtuMode, clouds, (flannel as Partial<FlannelSettings> | undefined)?.backend);
+  const mtuMode = readMtuMode(r, root.mtuMode, clouds, flannel.backend);
   if (r.problems.length > 0) throw new InputError(r.problems);
-  return { name: name!, flannel: flannel as FlannelSettings, clouds, links, mssClamp, images, ...(rollout && { rollout }), probe, mtuMode };
+  return { name: name!, flannel: flannel as ResolvedFlannelSettings, clouds, links, mssClamp, images, ...(rollout && { rollout }), probe, mtuMode };
 }

@@ -1,6 +1,9 @@
 /**
- * The typed description of one cluster environment: what `environments/<env>.yaml` holds once
- * loaded, and what a library user passes to `FlannelChart` directly.
+ * The typed model of one cluster environment, shared by config (YAML files), plan, constructs and
+ * report. `Environment` is the input: what `environments/<env>.yaml` holds and what a library user
+ * passes to `FlannelChart` or `planMtu`, optional wherever a default exists.
+ * `ResolvedEnvironment` is the same with every default filled in (see `resolveEnvironment`): what
+ * the plan and the constructs read.
  */
 
 /** Flannel backends flannel-mtu can plan for. */
@@ -12,7 +15,7 @@ export interface FlannelSettings {
    * The flannel backend (`Backend.Type` in net-conf.json).
    * @default 'vxlan'
    */
-  readonly backend: BackendType;
+  readonly backend?: BackendType;
   /** IPv4 pod network, `Network` in net-conf.json, e.g. `10.244.0.0/16`. */
   readonly podNetwork: string;
   /**
@@ -24,7 +27,7 @@ export interface FlannelSettings {
    * VXLAN network identifier; flannel names the devices `flannel.<vni>` and `flannel-v6.<vni>`.
    * @default 1
    */
-  readonly vni: number;
+  readonly vni?: number;
   /**
    * VXLAN UDP port.
    * @default - the kernel default, 8472 (flannel sends Port 0)
@@ -86,7 +89,7 @@ export interface MssClampSettings {
    * remove a clamp an earlier version installed.
    * @default true
    */
-  readonly enabled: boolean;
+  readonly enabled?: boolean;
 }
 
 export interface RolloutSettings {
@@ -95,14 +98,14 @@ export interface RolloutSettings {
    * tool prunes a Job generated earlier.
    * @default true (when the `rollout` section is present)
    */
-  readonly enabled: boolean;
+  readonly enabled?: boolean;
   /**
    * Namespaces whose Deployments, StatefulSets and DaemonSets are restarted, one namespace at a
    * time, in this order. Required when enabled: there is no all-namespaces mode, because that
    * needs a ClusterRole that can patch every workload's pod template (cluster-admin in effect).
    * @default - none (required when enabled)
    */
-  readonly namespaces: readonly string[];
+  readonly namespaces?: readonly string[];
   /**
    * Label selector restricting the workloads restarted in those namespaces: comma-separated
    * `key`, `!key`, `key=value` or `key!=value` terms.
@@ -113,26 +116,26 @@ export interface RolloutSettings {
    * How long the Job waits for flannel's DaemonSet, and then for each restarted workload, to roll out.
    * @default 600
    */
-  readonly timeoutSeconds: number;
+  readonly timeoutSeconds?: number;
 }
 
 export interface ProbeSettings {
   /**
    * Generate a path-MTU probe DaemonSet per cloud (needs every cloud's nodeSelector and at least
    * one address in `nodes` of every cloud it measures toward).
-   * @default false
+   * @default true (when the `probe` section is present)
    */
-  readonly enabled: boolean;
+  readonly enabled?: boolean;
   /**
    * Seconds between measurement rounds.
    * @default 300
    */
-  readonly intervalSeconds: number;
+  readonly intervalSeconds?: number;
   /**
    * Bytes a measured path MTU may exceed the declared one before it is reported as wasted.
    * @default 10
    */
-  readonly marginBytes: number;
+  readonly marginBytes?: number;
 }
 
 /**
@@ -143,9 +146,9 @@ export type MtuMode = 'uniform' | 'per-path';
 
 export interface Images {
   /** @default 'ghcr.io/flannel-io/flannel:v0.28.9' */
-  readonly flannel: string;
+  readonly flannel?: string;
   /** @default 'ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3' */
-  readonly flannelCniPlugin: string;
+  readonly flannelCniPlugin?: string;
   /**
    * The official kubectl image for the rollout Job; pin its minor to the cluster's (kubectl
    * supports +/-1 minor of skew).
@@ -160,25 +163,58 @@ export interface Images {
 }
 
 export interface Environment {
-  /** Environment name, a lowercase DNS label; names the output file `dist/<name>.k8s.yaml`. */
+  /** Environment name, a lowercase DNS label; names the output. In a file it defaults to the file name. */
   readonly name: string;
   readonly flannel: FlannelSettings;
   readonly clouds: readonly Cloud[];
-  readonly links: readonly Link[];
-  readonly mssClamp: MssClampSettings;
-  readonly images: Images;
+  /**
+   * Every pair of clouds needs exactly one link.
+   * @default - none (one cloud)
+   */
+  readonly links?: readonly Link[];
+  /** @default - the clamp enabled */
+  readonly mssClamp?: MssClampSettings;
+  /** @default - upstream v0.28.9's images */
+  readonly images?: Images;
   /**
    * Restart overlay workloads after flannel rolled out a changed MTU (see `RolloutRestart`).
    * @default - no rollout Job
    */
   readonly rollout?: RolloutSettings;
-  /** @default - disabled */
-  readonly probe: ProbeSettings;
+  /** @default - no probe */
+  readonly probe?: ProbeSettings;
   /** @default 'uniform' */
+  readonly mtuMode?: MtuMode;
+}
+
+/** `FlannelSettings` with its defaults filled in. */
+export type ResolvedFlannelSettings = FlannelSettings & {
+  readonly backend: BackendType;
+  readonly vni: number;
+};
+
+/** `RolloutSettings` with its defaults filled in. */
+export type ResolvedRolloutSettings = RolloutSettings & {
+  readonly enabled: boolean;
+  readonly namespaces: readonly string[];
+  readonly timeoutSeconds: number;
+};
+
+/**
+ * An `Environment` with every default filled in, as `resolveEnvironment` returns it (after
+ * validating it): what the plan, the constructs and the report read.
+ */
+export interface ResolvedEnvironment extends Environment {
+  readonly flannel: ResolvedFlannelSettings;
+  readonly links: readonly Link[];
+  readonly mssClamp: Required<MssClampSettings>;
+  readonly images: Required<Pick<Images, 'flannel' | 'flannelCniPlugin'>> & Images;
+  readonly rollout?: ResolvedRolloutSettings;
+  readonly probe: Required<ProbeSettings>;
   readonly mtuMode: MtuMode;
 }
 
-export const DEFAULT_IMAGES: Images = {
+export const DEFAULT_IMAGES: Required<Pick<Images, 'flannel' | 'flannelCniPlugin'>> = {
   flannel: 'ghcr.io/flannel-io/flannel:v0.28.9',
   flannelCniPlugin: 'ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3',
 };
@@ -191,6 +227,12 @@ export const DEFAULT_ROLLOUT_IMAGES: Required<Pick<Images, 'kubectl' | 'busybox'
 
 /** `rollout.timeoutSeconds` when the file leaves it out. */
 export const DEFAULT_ROLLOUT_TIMEOUT_SECONDS = 600;
+
+/** The VXLAN network identifier when `flannel.vni` is left out. */
+export const DEFAULT_VNI = 1;
+
+/** The probe when an environment has no `probe` section. */
+export const DEFAULT_PROBE: Required<ProbeSettings> = { enabled: false, intervalSeconds: 300, marginBytes: 10 };
 
 /** The name reports use for a link. */
 export function linkName(link: Link): string {
