@@ -4,8 +4,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { environmentFiles } from '../config/load';
 import { InputError } from '../model/errors';
-import { diffPlans, DiffReport, diffReport, DiffSide, PlanDiff, renderDiffMarkdown, rolloutNamespaces } from '../report';
-import { planFile, planText } from '../synth';
+import { ResolvedEnvironment } from '../model/environment';
+import { MtuPlan } from '../mtu/plan';
+import { diffPlans, DiffReport, diffReport, DiffSide, OutputSide, PlanDiff, renderDiffMarkdown, rolloutNamespaces } from '../report';
+import { planFile, planText, synthEnvironments } from '../synth';
 
 /** Exit code of `diff` when some environment changed (0: nothing changed, 1: errors). */
 export const EXIT_CHANGED = 2;
@@ -30,14 +32,15 @@ export interface DiffOptions {
  */
 export function diffEnvironments(files: readonly string[], opts: DiffOptions = {}): DiffReport {
   if (files.length === 2 && opts.base === undefined) {
-    return diffReport(null, [diffPlans(workingTreeSide(files[0]), workingTreeSide(files[1]))]);
+    // Both synthesized as the new file: what differs is the content, not the file name in the header.
+    return diffReport(null, [diffPlans(workingTreeSide(files[0], files[1]), workingTreeSide(files[1], files[1]))]);
   }
   const base = opts.base !== undefined ? { rev: verifyRevision(opts.base), label: opts.base } : defaultBase();
   const targets = files.length > 0 ? [...files] : defaultFiles(base.rev);
   if (targets.length === 0) throw new InputError([{ file: 'environments', message: `no environment files (*.yaml) in the working tree or at ${base.label}` }]);
   const diffs: PlanDiff[] = targets.map((file) => {
     const old = revisionSide(base.rev, base.label, file);
-    const now = fs.existsSync(file) ? workingTreeSide(file) : { plan: null };
+    const now = fs.existsSync(file) ? workingTreeSide(file, file) : { plan: null };
     if (old.plan === null && now.plan === null) {
       throw new InputError([{ file, message: `not found in the working tree nor at ${base.label}` }]);
     }
@@ -60,9 +63,20 @@ export function diffCommand(): Command {
     });
 }
 
-function workingTreeSide(file: string): DiffSide {
+/** `as`: the file name `npm run synth` would write in the manifest header. */
+function workingTreeSide(file: string, as: string): DiffSide {
   const { loaded, plan } = planFile(file);
-  return { plan, source: file, rolloutNamespaces: rolloutNamespaces(loaded.environment) };
+  return { plan, source: file, rolloutNamespaces: rolloutNamespaces(loaded.environment), output: synthesized(loaded.environment, plan, as, file) };
+}
+
+/** The bytes and objects `npm run synth` writes for the environment, in memory; schema errors located at `errorsIn`. */
+export function synthesized(environment: ResolvedEnvironment, plan: MtuPlan, as: string, errorsIn: string): OutputSide {
+  try {
+    const [m] = synthEnvironments([{ environment, plan, source: as }]);
+    return { files: { [m.fileName]: m.yaml }, objects: m.objects };
+  } catch (e) {
+    throw e instanceof InputError ? new InputError(e.problems.map((p) => ({ ...p, file: errorsIn }))) : e;
+  }
 }
 
 /** The file at a revision, planned like a working-tree file (errors located at `<rev>:<file>`); no plan when absent there. */
@@ -73,7 +87,7 @@ function revisionSide(rev: string, label: string, file: string): DiffSide {
   const text = git(['show', spec]);
   if (!text.ok) throw new InputError([{ file: source, message: `git show failed: ${text.stderr.trim()}` }]);
   const { loaded, plan } = planText(text.stdout, source);
-  return { plan, source, rolloutNamespaces: rolloutNamespaces(loaded.environment) };
+  return { plan, source, rolloutNamespaces: rolloutNamespaces(loaded.environment), output: synthesized(loaded.environment, plan, file, source) };
 }
 
 /** Every environments/*.yaml in the working tree or at the revision, sorted. */

@@ -1,3 +1,4 @@
 export * from './plan-diff';
 export * from './mermaid';
 export * from './markdown';
+export * from './output-diff';

@@ -1,6 +1,7 @@
 import { formatProblem } from '../model/errors';
 import { MtuPlan } from '../mtu/plan';
 import { renderMermaid } from './mermaid';
+import { FieldChange, OutputDiff } from './output-diff';
 import { Change, CloudChange, DeviceChange, DiffReport, PerPathDiff, PlanDiff, RiskLevel } from './plan-diff';
 
 /** First line of every diff comment: lets CI find and update its own earlier comment on a pull request. */
@@ -11,6 +12,7 @@ const LEVELS: Readonly<Record<RiskLevel, string>> = {
   'lower': 'pod MTU lowered',
   'raise': 'pod MTU raised',
   'same-mtu': 'plan changed, pod MTU unchanged',
+  'output-only': 'output changed, MTU plan unchanged',
   'mode-switch': 'mtuMode switched',
   'new': 'new environment',
   'removed': 'environment removed',
@@ -112,6 +114,7 @@ function section(e: PlanDiff): string[] {
   out.push('**When merged:**', '', ...(e.perPath !== undefined ? perPathEffects(e, e.perPath) : effects(e)), '');
   out.push(`**Risk:** ${e.risk.text}.`);
   out.push(...warnings(e.warnings), '');
+  if (e.output !== undefined) out.push(...outputChanges(e.output));
   out.push(...mermaidFence(e.mermaid), '');
   out.push(`<details><summary>How the ${e.status === 'removed' ? 'old' : 'new'} numbers are derived</summary>`, '', ...e.reasoning.map((r) => `- ${r}`), '', '</details>');
   return out;
@@ -147,7 +150,7 @@ function effects(e: PlanDiff): string[] {
       : `- the rollout Job recreates pods once the DaemonSet has rolled out, so that their eth0 gets ${podMtu}: workloads in the configured rollout namespaces, in order: ${ns.map((n) => `\`${n}\``).join(', ')}`;
   return [
     fx.daemonSetRolls
-      ? `- the flannel DaemonSet \`${fx.daemonSet}\` ${e.status === 'added' ? 'is created' : `rolls: the config checksum on its pod template changes${config.length > 0 ? ` (${config.join(', ')})` : ''}`}`
+      ? `- the flannel DaemonSet \`${fx.daemonSet}\` ${e.status === 'added' ? 'is created' : config.length > 0 || e.output === undefined ? `rolls: the config checksum on its pod template changes${config.length > 0 ? ` (${config.join(', ')})` : ''}` : 'rolls: its pod template changes (every field below)'}`
       : `- the flannel DaemonSet \`${fx.daemonSet}\` does not roll: its configuration is unchanged`,
     fx.nodeMtus.length > 0
       ? `- on every node, the \`apply-node-mtu\` init container sets ${fx.nodeMtus.map((d) => `\`${d.device}\` ${change(d)}`).join(', ')}`
@@ -230,6 +233,22 @@ function perPathEffects(e: PlanDiff, pp: PerPathDiff): string[] {
     ...(e.underlayClamps.some((c) => c.status !== 'unchanged')
       ? ['- on every node, the `tcp-mss-clamp` init container replaces the underlay clamp rules of its cloud (chain `FLANNEL-MTU-UNDERLAY`); new node-to-node connections get the new MSS']
       : []),
+  ];
+}
+
+/**
+ * Every change to the generated output, by what merging does; the fields of an item below it.
+ * Nothing the synthesized bytes differ in is left out: what no group claims is under "Other changes".
+ */
+function outputChanges(output: OutputDiff): string[] {
+  if (output.groups.length === 0) return [];
+  const v = (x: string) => `\`${x.replace(/`/g, "'")}\``;
+  const field = (f: FieldChange) => `  - \`${f.path}\`: ${f.old === null ? `added, ${v(f.new!)}` : f.new === null ? `${v(f.old)}, removed` : `${v(f.old)} -> ${v(f.new)}`}`;
+  return [
+    `**Every change to the generated output** (${output.objects.length} object${output.objects.length === 1 ? '' : 's'}), by what merging does:`,
+    '',
+    ...output.groups.flatMap((g) => [`- ${g.title}:`, ...g.items.flatMap((i) => [`  - ${i.text}`, ...i.fields.map((f) => `  ${field(f)}`)])]),
+    '',
   ];
 }
 

@@ -3,6 +3,7 @@ import { formatProblem, formatYamlPath } from '../model/errors';
 import { FLANNEL_DAEMON_SET, flannelDaemonSetName } from '../constructs/names';
 import { Constraint, familyName, IpFamily, MtuPlan, PathPlan, peerLinks, UnderlayClamp } from '../mtu/plan';
 import { renderMermaid } from './mermaid';
+import { diffOutputs, OutputDiff, OutputSide } from './output-diff';
 
 /**
  * What changes between two MTU plans of one environment, for reviewers of a pull request.
@@ -113,7 +114,7 @@ export interface Effects {
   readonly rolloutNamespaces: readonly string[] | null;
 }
 
-export type RiskLevel = 'none' | 'lower' | 'raise' | 'same-mtu' | 'mode-switch' | 'new' | 'removed';
+export type RiskLevel = 'none' | 'lower' | 'raise' | 'same-mtu' | 'output-only' | 'mode-switch' | 'new' | 'removed';
 
 export interface Risk {
   readonly level: RiskLevel;
@@ -205,6 +206,12 @@ export interface PlanDiff {
   readonly reasoning: readonly string[];
   /** The new plan's topology as Mermaid (the old plan's when removed); see {@link renderMermaid}. */
   readonly mermaid: string;
+  /**
+   * Every change to the generated output, grouped by what merging does; present when both sides
+   * carry their synthesized output (the CLI always does). The environment counts as changed
+   * whenever the bytes differ, even when the MTU plan does not.
+   */
+  readonly output?: OutputDiff;
 }
 
 /** Every environment compared, for `diff --json` and the Markdown report. */
@@ -226,6 +233,8 @@ export interface DiffSide {
   readonly source?: string;
   /** The rollout namespaces that side's environment configures; see {@link rolloutNamespaces}. */
   readonly rolloutNamespaces?: readonly string[] | null;
+  /** That side's synthesized output (absent when the environment does not exist there: give `plan: null` alone). */
+  readonly output?: OutputSide;
 }
 
 /**
@@ -256,7 +265,9 @@ export function diffPlans(oldSide: DiffSide, newSide: DiffSide): PlanDiff {
   const paths = diffPaths(o, n);
   const underlayClamps = diffUnderlayClamps(o, n);
   const clampsChanged = underlayClamps.some((c) => c.status !== 'unchanged');
-  const perPath = o?.mtuMode === 'per-path' || n?.mtuMode === 'per-path' ? diffPerPath(o, n, settings, clampsChanged) : undefined;
+  const withOutput = (o === null || oldSide.output !== undefined) && (n === null || newSide.output !== undefined);
+  const output = withOutput ? diffOutputs(oldSide.output ?? null, newSide.output ?? null, { rolloutNamespaces: newSide.rolloutNamespaces ?? null }) : undefined;
+  const perPath = o?.mtuMode === 'per-path' || n?.mtuMode === 'per-path' ? diffPerPath(o, n, settings, clampsChanged, output) : undefined;
   const deviceChanges = (before: Readonly<Record<string, number>>, after: Readonly<Record<string, number>> | null) =>
     [...new Set([...Object.keys(before), ...Object.keys(after ?? {})])].sort()
       .map((device) => ({ device, old: before[device] ?? null, new: after?.[device] ?? null }))
@@ -268,14 +279,17 @@ export function diffPlans(oldSide: DiffSide, newSide: DiffSide): PlanDiff {
 
   const perPathChanged = perPath !== undefined && (perPath.clouds.some((c) => c.changed) || perPath.links.some((l) => l.changed) || perPath.routeMtus.some((r) => r.changed));
   const changed = changedNumbers.length > 0 || settings.length > 0 || binding.moved || paths.some((p) => p.changed) || nodeMtus.length > 0 || clampsChanged || perPathChanged;
-  const status: DiffStatus = o === null ? 'added' : n === null ? 'removed' : changed ? 'changed' : 'unchanged';
+  const status: DiffStatus = o === null ? 'added' : n === null ? 'removed' : changed || output?.changed === true ? 'changed' : 'unchanged';
 
   // The pod template carries the config checksum (net-conf.json: backend, Backend.MTU, IPv6Network;
   // cni-conf.json: the pod MTU) and the init containers' device MTUs, MSS and underlay clamp rules:
   // any of them rolls it. Per-path: per DaemonSet, see diffPerPath.
+  // With the output at hand, what rolls is read from it: a DaemonSet whose pod template differs.
   const rolls = perPath !== undefined
     ? perPath.daemonSets.some((d) => d.status === 'rolls' || d.status === 'created')
-    : n !== null && (o === null || settings.length > 0 || changedNumbers.some((c) => c.key !== 'underlayMtu' && c.key !== 'underlayMtuV6') || nodeMtus.length > 0 || clampsChanged);
+    : n !== null && (o === null || (output !== undefined
+      ? output.rollingDaemonSets.includes(FLANNEL_DAEMON_SET)
+      : settings.length > 0 || changedNumbers.some((c) => c.key !== 'underlayMtu' && c.key !== 'underlayMtuV6') || nodeMtus.length > 0 || clampsChanged));
   const podsRecreated = perPath !== undefined ? perPath.clouds.some((c) => c.podsRecreated) : n !== null && (o === null || o.podMtu !== n.podMtu);
   const rolloutNs = (n === null ? oldSide.rolloutNamespaces : newSide.rolloutNamespaces) ?? null;
   const effects: Effects = {
@@ -297,10 +311,11 @@ export function diffPlans(oldSide: DiffSide, newSide: DiffSide): PlanDiff {
     underlayClamps,
     effects,
     ...(perPath !== undefined && { perPath }),
-    risk: perPath !== undefined && status === 'changed' ? perPathRisk(o!, n!, perPath, rolls, rolloutNs) : risk(status, o, n, rolls),
+    risk: !changed && status === 'changed' ? outputOnlyRisk(output!) : perPath !== undefined && status === 'changed' ? perPathRisk(o!, n!, perPath, rolls, rolloutNs) : risk(status, o, n, rolls),
     warnings: either.warnings.map(formatProblem),
     reasoning: either.reasoning,
     mermaid: renderMermaid(either),
+    ...(output !== undefined && { output }),
   };
 }
 
@@ -439,7 +454,7 @@ function pairs<T>(o: readonly T[], n: readonly T[], key: (x: T) => string): Arra
   return [...n, ...o.filter((x) => !newKeys.has(key(x)))].map((item) => ({ before: old.get(key(item)) ?? null, after: newKeys.has(key(item)) ? item : null, item }));
 }
 
-function diffPerPath(o: MtuPlan | null, n: MtuPlan | null, settings: readonly SettingChange[], clampsChanged: boolean): PerPathDiff {
+function diffPerPath(o: MtuPlan | null, n: MtuPlan | null, settings: readonly SettingChange[], clampsChanged: boolean, output: OutputDiff | undefined): PerPathDiff {
   const numberOf = <T, K extends keyof T>(before: T | null, after: T | null, k: K): Change<number> =>
     ({ old: (before?.[k] as number | null | undefined) ?? null, new: (after?.[k] as number | null | undefined) ?? null });
   const changedAny = (...cs: Array<Change<unknown>>) => cs.some((c) => c.old !== c.new);
@@ -482,7 +497,9 @@ function diffPerPath(o: MtuPlan | null, n: MtuPlan | null, settings: readonly Se
       const cloud = cloudOf(n, name);
       if (!oldNames.includes(name)) return { name, cloud, status: 'created', reasons: [] };
       const reasons = reasonsFor(cloud!);
-      return { name, cloud, status: reasons.length > 0 ? 'rolls' : 'unchanged', reasons };
+      // The output decides; the plan only explains (a changed image rolls it without a plan reason).
+      const rolls = output !== undefined ? output.rollingDaemonSets.includes(name) : reasons.length > 0;
+      return { name, cloud, status: rolls ? 'rolls' : 'unchanged', reasons: rolls && reasons.length === 0 ? ['see every change to the generated output below'] : rolls ? reasons : [] };
     }),
     ...oldNames.filter((name) => !newNames.includes(name)).map((name): DaemonSetChange => ({ name, cloud: cloudOf(o, name), status: 'pruned', reasons: [] })),
   ];
@@ -532,5 +549,20 @@ function perPathRisk(o: MtuPlan, n: MtuPlan, pp: PerPathDiff, rolls: boolean, ro
   return {
     level: 'same-mtu',
     text: rolls ? 'no cloud pod MTU or link overlay MTU changes, but flannel\'s configuration does: the DaemonSets listed roll, pods need no restart' : 'no cloud pod MTU or link overlay MTU changes: only the plan (underlay, headroom) changes, nothing restarts',
+  };
+}
+
+/** The MTU plan is the same but the generated objects are not (an image, the pod network, rollout namespaces, ...). */
+function outputOnlyRisk(output: OutputDiff): Risk {
+  const has = (key: string) => output.groups.some((g) => g.key === key);
+  const what = [
+    ...(output.rollingDaemonSets.length > 0 ? [`${output.rollingDaemonSets.map((d) => `\`${d}\``).join(', ')} ${output.rollingDaemonSets.length === 1 ? 'rolls' : 'roll'} (every pod replaced, node by node)`] : []),
+    ...(has('job-runs') ? ['a rollout Job runs and restarts the workloads it lists'] : []),
+    ...(has('rbac') ? ['RBAC changes'] : []),
+    ...(has('added') || has('removed') ? ['objects are added or removed'] : []),
+  ];
+  return {
+    level: 'output-only',
+    text: `the MTU plan is unchanged, but the generated manifest is not${what.length > 0 ? `: ${what.join('; ')}` : ''}; read every change below`,
   };
 }

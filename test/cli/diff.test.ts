@@ -36,6 +36,27 @@ describe('flannel-mtu diff, two files', () => {
     expect(r.stdout).toContain('`old.yaml` -> `new.yaml`');
   });
 
+  test('exits 2 for changes the MTU plan does not see (issue 13): the pod network, rollout namespaces', () => {
+    write('old.yaml', SEED);
+    write('net.yaml', SEED.replace('podNetwork: 10.244.0.0/16', 'podNetwork: 10.245.0.0/16'));
+    const net = cli(dir, 'diff', 'old.yaml', 'net.yaml');
+    expect(net).toMatchObject({ status: 2, stderr: '' });
+    expect(net.stdout).toContain('| `seed-dev` | output changed, MTU plan unchanged | 1330 | 1380 | 1290 |');
+    expect(net.stdout).toContain('- `data["net-conf.json"] (JSON).Network`: `"10.244.0.0/16"` -> `"10.245.0.0/16"`');
+    write('ns.yaml', SEED.replace('namespaces: [ingress-nginx, default]', 'namespaces: [default]'));
+    const ns = cli(dir, 'diff', 'old.yaml', 'ns.yaml');
+    expect(ns.status).toBe(2);
+    // One namespace fewer: the Job's pod template changes, so it is renamed and runs once more; its Role in ingress-nginx goes.
+    expect(ns.stdout).toMatch(/`Job kube-flannel\/flannel-mtu-rollout-[0-9a-f]{8}` runs: restarts the workloads of 1 namespace, one at a time \(`default`\)/);
+    expect(ns.stdout).toContain('- `Role ingress-nginx/flannel-mtu-rollout-restart` removed: narrows in namespace ingress-nginx: -get, list, patch, watch on daemonsets.apps');
+  });
+
+  test('exits 0 when the files differ only in what reaches no object: comments, layout', () => {
+    write('old.yaml', SEED);
+    write('new.yaml', `# measured again\n${SEED.replace('namespaces: [ingress-nginx, default]', 'namespaces:\n    - ingress-nginx\n    - default')}`);
+    expect(cli(dir, 'diff', 'old.yaml', 'new.yaml')).toMatchObject({ status: 0, stderr: '' });
+  });
+
   test('exits 0 when nothing changed; --json prints one object', () => {
     write('old.yaml', SEED);
     write('new.yaml', SEED);

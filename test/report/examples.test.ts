@@ -56,6 +56,43 @@ describe('examples/github-actions/flannel-mtu-pr.yml', () => {
     expect(script).toContain("readFileSync('flannel-mtu-diff.md'");
     expect(script).toContain(`'${DIFF_COMMENT_MARKER}'`);
     expect(script).toMatch(/updateComment[\s\S]*createComment/);
+    expect(steps[comment].env).toEqual({ CHANGED: '${{ steps.diff.outputs.changed }}', HEAD_SHA: '${{ github.event.pull_request.head.sha }}' });
     expect([checkout, node, install, synth, distCheck, diff, comment]).toEqual([...[checkout, node, install, synth, distCheck, diff, comment]].sort((a, b) => a - b));
+  });
+
+  /**
+   * Runs the comment step's script as actions/github-script would (an async function of github,
+   * context, require), against a fake API holding the PR's comments; returns the calls it made.
+   */
+  async function comment(changed: boolean, existing: Array<{ id: number; body: string; user: { type: string } }>): Promise<string[]> {
+    const step = steps.find((s) => /^actions\/github-script@/.test(s.uses ?? ''));
+    const calls: string[] = [];
+    const issues = {
+      listComments: 'listComments',
+      updateComment: async (a: { comment_id: number; body: string }) => void calls.push(`update ${a.comment_id}: ${a.body.split('\n').slice(0, 4).join(' / ')}`),
+      createComment: async (a: { body: string }) => void calls.push(`create: ${a.body.split('\n')[0]}`),
+    };
+    const github = { rest: { issues }, paginate: async () => existing };
+    const context = { repo: { owner: 'o', repo: 'r' }, issue: { number: 7 } };
+    const fakeFs = { readFileSync: () => `${DIFF_COMMENT_MARKER}\n## report` };
+    const env = { CHANGED: String(changed), HEAD_SHA: 'abc123' };
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    const fn = new Function('github', 'context', 'require', 'process', `return (async () => {\n${step.with.script}\n})();`);
+    await fn(github, context, () => fakeFs, { env });
+    return calls;
+  }
+  const bot = (id: number, body: string) => ({ id, body, user: { type: 'Bot' } });
+
+  test('posts no comment when nothing changed, and retires a stale one once', async () => {
+    expect(await comment(false, [])).toEqual([]);
+    expect(await comment(false, [{ id: 1, body: `${DIFF_COMMENT_MARKER}\nold`, user: { type: 'User' } }])).toEqual([]);
+    const retired = await comment(false, [bot(2, `${DIFF_COMMENT_MARKER}\n## report`)]);
+    expect(retired).toEqual([`update 2: ${DIFF_COMMENT_MARKER} / ## flannel-mtu: MTU plan changes /  / As of abc123, this pull request no longer changes the generated output.`]);
+    expect(await comment(false, [bot(2, `${DIFF_COMMENT_MARKER}\n... no longer changes the generated output.`)])).toEqual([]);
+  });
+
+  test('creates the comment when something changed, and updates its own on later pushes', async () => {
+    expect(await comment(true, [])).toEqual([`create: ${DIFF_COMMENT_MARKER}`]);
+    expect(await comment(true, [bot(3, `${DIFF_COMMENT_MARKER}\nno longer changes`)])).toEqual([`update 3: ${DIFF_COMMENT_MARKER} / ## report`]);
   });
 });

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseEnvironment } from '../../src/config/load';
 import { planMtu } from '../../src/mtu/plan';
+import { synthesized } from '../../src/cli/diff';
 import { DiffSide, rolloutNamespaces } from '../../src/report';
 
 /**
@@ -156,13 +157,27 @@ export const SCENARIOS: readonly Scenario[] = [
   // still 1330). kube-flannel-ds-aws and kube-flannel-ds-onprem are created, kube-flannel-ds is
   // pruned: the mode-switch risk. cni0 / flannel.1 go 1330 -> 8951 on aws, 1330 -> 1450 on onprem.
   { name: 'uniform-to-per-path', old: JUMBO_UNIFORM, new: JUMBO, file: 'jumbo-per-path.yaml' },
+  // Changes the MTU plan does not see, which the output diff must still list (issue 13):
+  // the pod network 10.244.0.0/16 -> 10.245.0.0/16 is net-conf.json's Network, so the config
+  // checksum on kube-flannel-ds's pod template changes and it rolls; every MTU stays (1330 etc.),
+  // and the rollout Job keeps its name (its hash covers the MTU numbers and its own pod template).
+  { name: 'pod-network', old: SEED, new: SEED.replace('podNetwork: 10.244.0.0/16', 'podNetwork: 10.245.0.0/16') },
+  // A new flannel image: every container of kube-flannel-ds that runs it (flanneld, the install
+  // and node init containers) changes, so it rolls; the Job runs kubectl and busybox, so it stays.
+  { name: 'flannel-image', old: SEED, new: `${SEED}images:\n  flannel: ghcr.io/flannel-io/flannel:v0.29.0\n` },
+  // A third rollout namespace: the Job's pod template (ROLLOUT_NAMESPACES) changes, so it gets a
+  // new name and runs, restarting 3 namespaces; RBAC widens by one Role and RoleBinding in
+  // monitoring; flannel itself does not roll.
+  { name: 'rollout-namespaces', old: SEED, new: SEED.replace('namespaces: [ingress-nginx, default]', 'namespaces: [ingress-nginx, default, monitoring]') },
 ];
 
 /** One side of a diff from environment YAML, as the CLI builds it. */
-export function side(text: string | null, source: string): DiffSide {
+/** `as`: the file name in the synthesized header, the same on both sides (as `flannel-mtu diff` does). */
+export function side(text: string | null, source: string, as = 'environments/env.yaml'): DiffSide {
   if (text === null) return { plan: null, source };
   const { environment } = parseEnvironment(text, source);
-  return { plan: planMtu(environment), source, rolloutNamespaces: rolloutNamespaces(environment) };
+  const plan = planMtu(environment);
+  return { plan, source, rolloutNamespaces: rolloutNamespaces(environment), output: synthesized(environment, plan, as, source) };
 }
 
 export const GOLDEN_DIR = path.join(__dirname, 'golden');
