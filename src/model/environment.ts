@@ -10,6 +10,31 @@
 export type BackendType = 'vxlan' | 'wireguard' | 'host-gw';
 export const BACKEND_TYPES: readonly BackendType[] = ['vxlan', 'wireguard', 'host-gw'];
 
+/**
+ * How flanneld picks the interface (NIC) it sends overlay traffic through: its `--iface`,
+ * `--iface-regex` and `--iface-can-reach` arguments, tried in that order. The NIC whose MTU the plan
+ * uses (`clouds[].nicMtu`) must be the one flannel picks.
+ */
+export interface InterfaceSelection {
+  /**
+   * Interface names or addresses, tried in order (`--iface`, repeated); the first that exists wins.
+   * @default - none
+   */
+  readonly iface?: readonly string[];
+  /**
+   * Regular expressions tried in order against the IPv4 addresses, then the names, of the node's
+   * interfaces (`--iface-regex`, repeated).
+   * @default - none
+   */
+  readonly ifaceRegex?: readonly string[];
+  /**
+   * An address: flannel uses the interface of the route to it (`--iface-can-reach`). flanneld takes
+   * one address, tried after iface and ifaceRegex.
+   * @default - none
+   */
+  readonly ifaceCanReach?: string;
+}
+
 export interface FlannelSettings {
   /**
    * The flannel backend (`Backend.Type` in net-conf.json).

@@ -54,6 +54,8 @@ export interface CloudPlan {
   readonly mssV6: number | null;
   /** Planned MTU of every device flannel-mtu makes consistent on this cloud's nodes, sorted by name. */
   readonly deviceMtus: Readonly<Record<string, number>>;
+  /** The smallest NIC MTU this cloud's nodes need: podMtu + the encapsulation of the costliest family in use. */
+  readonly nicMtuNeeded: number;
   /** The constraint that sets podMtu: the cluster's binding in uniform mode, this cloud's own NIC or fabric in per-path mode. */
   readonly binding: Constraint;
   /** Underlay subnets of this cloud's nodes, when declared. */
@@ -133,6 +135,11 @@ export interface MtuPlan {
   readonly devices: { readonly overlay: string | null; readonly overlayV6: string | null; readonly bridge: string };
   /** Planned MTU of every device flannel-mtu makes consistent on a node, sorted by name. */
   readonly deviceMtus: Readonly<Record<string, number>>;
+  /**
+   * The smallest NIC MTU a node needs for this plan: podMtu + the encapsulation of the costliest
+   * family in use (vxlan 50, or 70 when dual-stack). The node init container refuses a smaller NIC.
+   */
+  readonly nicMtuNeeded: number;
   /** The derivation, one sentence a line, for people reviewing a change. */
   readonly reasoning: readonly string[];
   /** Things that are allowed but probably wrong, with their location. */
@@ -199,6 +206,7 @@ export function planMtu(environment: Environment): MtuPlan {
     constraints.find((c) => c.family === family && c.kind === kind && c.name === name)!.mtu;
   const perPath = env.mtuMode === 'per-path';
   const devices = overlayDevices(backend, vni, dualStack);
+  const nicMtuNeededFor = (mtu: number) => mtu + Math.max(...families.map(encap));
   const deviceMtusFor = (mtu: number) => Object.fromEntries(
     [devices.v4, devices.v6, CNI_BRIDGE].filter((d): d is string => d !== null).sort().map((d) => [d, mtu]),
   );
@@ -216,6 +224,7 @@ export function planMtu(environment: Environment): MtuPlan {
       mss: mtu - TCP_IP_HEADERS.ipv4,
       mssV6: dualStack ? mtu - TCP_IP_HEADERS.ipv6 : null,
       deviceMtus: deviceMtusFor(mtu),
+      nicMtuNeeded: nicMtuNeededFor(mtu),
       binding: cloudBinding,
       nodeCidrs: c.nodeCidrs ?? [],
     };
@@ -310,6 +319,7 @@ export function planMtu(environment: Environment): MtuPlan {
     underlayClamps,
     devices: { overlay: devices.v4, overlayV6: devices.v6, bridge: CNI_BRIDGE },
     deviceMtus,
+    nicMtuNeeded: nicMtuNeededFor(podMtu),
     reasoning,
     warnings,
   };
@@ -348,6 +358,7 @@ export function cloudView(plan: MtuPlan, cloud: string): MtuPlan {
     mss: c.mss,
     mssV6: c.mssV6,
     deviceMtus: c.deviceMtus,
+    nicMtuNeeded: c.nicMtuNeeded,
     binding: c.binding,
   };
 }

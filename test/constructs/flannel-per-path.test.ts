@@ -57,7 +57,8 @@ describe('FlannelNetwork in per-path mode', () => {
     expect(ds.spec.template.metadata.labels).toEqual({ 'tier': 'node', 'app': 'flannel', 'flannel-mtu.io/cloud': cloud });
     expect(spec.volumes.find((v: K8sObject) => v.name === 'flannel-cfg').configMap.name).toBe(`kube-flannel-cfg-${cloud}`);
     const init = Object.fromEntries(spec.initContainers.map((c: K8sObject) => [c.name, c]));
-    expect(envOf(init['apply-node-mtu'])).toEqual({ DEVICE_MTUS: `cni0=${podMtu} flannel.1=${podMtu}` });
+    // the NIC check: pod MTU + VXLAN 50 is the cloud's whole NIC (per-path fills it)
+    expect(envOf(init['apply-node-mtu'])).toEqual({ DEVICE_MTUS: `cni0=${podMtu} flannel.1=${podMtu}`, NIC_MTU_NEEDED: String(podMtu + 50), NODE_NAME: undefined, HOST_IP: undefined });
     expect(envOf(init['tcp-mss-clamp']).MSS_RULES_V4).toBe('-o flannel.1 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu');
 
     expect(spec.containers.map((c: K8sObject) => c.name)).toEqual(['kube-flannel', 'route-mtu-keeper']);
@@ -91,7 +92,13 @@ describe('FlannelNetwork in per-path mode', () => {
     expect(envOf(spec.containers[1]).OVERLAY_DEVICES).toBe('flannel.1 flannel-v6.1');
     // aws: 9001 - 70 (IPv6) = 8931 for every device; link 1380 - 70 = 1310.
     expect(envOf(spec.containers[1]).LINK_MTUS).toBe('onprem 1310');
-    expect(envOf(spec.initContainers.find((c: K8sObject) => c.name === 'apply-node-mtu'))).toEqual({ DEVICE_MTUS: 'cni0=8931 flannel-v6.1=8931 flannel.1=8931' });
+    expect(envOf(spec.initContainers.find((c: K8sObject) => c.name === 'apply-node-mtu'))).toEqual({
+      DEVICE_MTUS: 'cni0=8931 flannel-v6.1=8931 flannel.1=8931',
+      // dual-stack: the NIC must carry 8931 + VXLAN over IPv6 70 = 9001
+      NIC_MTU_NEEDED: '9001',
+      NODE_NAME: undefined,
+      HOST_IP: undefined,
+    });
     expect(envOf(spec.initContainers.find((c: K8sObject) => c.name === 'tcp-mss-clamp')).MSS_RULES_V6).toBe('-o flannel-v6.1 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu');
   });
 });

@@ -12,6 +12,13 @@ const plan: [string, number][] = ic.env.DEVICE_MTUS.trim()
     return [dev, Number(mtu)];
   });
 const planned = (dev: string): number | undefined => plan.find(([d]) => d === dev)?.[1];
+// What the downward API gives the container: spec.nodeName and status.hostIP (the model's eth0).
+const NODE = { NODE_NAME: 'node-a', HOST_IP: '192.168.50.1' };
+// seed: pod MTU 1330 + VXLAN over IPv4 50 = 1380 (the SD-WAN binds, so the 1400 NICs keep 20 bytes).
+const NEEDED = SEED.podMtu + 50;
+const carries = (why: string, mtu: number) =>
+  `apply-node-mtu: node node-a: interface ${why} mtu ${mtu} carries the ${NEEDED} the plan needs, ${mtu - NEEDED} bytes of unused headroom (a larger declared nicMtu or path MTU would give them to the pods)`;
+const nicOk = (mtu: number) => carries('eth0 (holds the node address 192.168.50.1)', mtu);
 
 // What the model starts with (measured): flannel.1 at the kernel default NIC-50; flannel-v6.1
 // asked for NIC-50 but clamped by the kernel to NIC-70; cni0 at the CNI default FLANNEL_MTU.
@@ -25,7 +32,7 @@ describe(`apply-node-mtu (script from ${ic.source})`, () => {
   let lab: Lab;
   let m: NodeModel;
   const mtu = (dev: string, ns = m.node): number => lab.sysNet(ns, dev);
-  const runScript = (env: Record<string, string> = ic.env) => lab.sh(m.node, ic.script, env);
+  const runScript = (env: Record<string, string> = { ...ic.env, ...NODE }) => lab.sh(m.node, ic.script, env);
 
   beforeEach(() => {
     lab = new Lab();
@@ -63,7 +70,7 @@ describe(`apply-node-mtu (script from ${ic.source})`, () => {
     );
     const changed = plan.filter(([dev, want]) => initial[dev] !== want).length;
     expect(changed).toBeGreaterThan(0);
-    expect(r.stdout.trimEnd().split('\n')).toEqual([...expected, `apply-node-mtu: ${changed} device(s) changed`]);
+    expect(r.stdout.trimEnd().split('\n')).toEqual([nicOk(1400), ...expected, `apply-node-mtu: ${changed} device(s) changed`]);
 
     for (const [dev, want] of plan) expect([dev, mtu(dev)]).toEqual([dev, want]);
     expect(mtu('flannel.1')).toBe(1330);
@@ -84,6 +91,7 @@ describe(`apply-node-mtu (script from ${ic.source})`, () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout.trimEnd().split('\n')).toEqual([
+      nicOk(1400),
       ...plan.map(([dev, want]) => `apply-node-mtu: ${dev}: mtu ${want} unchanged`),
       'apply-node-mtu: nothing changed',
     ]);
@@ -128,5 +136,99 @@ describe(`apply-node-mtu (script from ${ic.source})`, () => {
     expect(r.stderr).toBe("apply-node-mtu: error: DEVICE_MTUS: cni0: invalid mtu '13x0' (want an integer 576..9216)\n");
     expect(mtu('flannel.1')).toBe(1350);
     expect(mtu('cni0')).toBe(1350);
+  });
+});
+
+describe(`apply-node-mtu checks the NIC flanneld will use (script from ${ic.source})`, () => {
+  let lab: Lab;
+  let m: NodeModel;
+  const run = (extra: Record<string, string> = {}) => lab.sh(m.node, ic.script, { ...ic.env, ...NODE, ...extra });
+  const untouched = () => expect([lab.sysNet(m.node, 'flannel.1'), lab.sysNet(m.node, 'cni0')]).toEqual([UPSTREAM_DEFAULT_MTU, UPSTREAM_DEFAULT_MTU]);
+
+  beforeAll(() => {
+    lab = new Lab();
+    m = buildNode(lab, { dualStack: false });
+    // A second NIC, as on GPU or storage nodes: jumbo frames on another network.
+    lab.ip(m.node, 'link', 'add', 'eth1', 'mtu', '9000', 'type', 'veth', 'peer', 'name', 'eth1', 'netns', m.wan, 'mtu', '9000');
+    lab.ip(m.node, 'addr', 'add', '10.9.0.1/24', 'dev', 'eth1');
+    lab.ip(m.node, 'link', 'set', 'eth1', 'up');
+  });
+  afterAll(() => lab.destroy());
+  beforeEach(() => {
+    lab.ip(m.node, 'link', 'set', 'eth0', 'mtu', String(NIC_MTU));
+    lab.ip(m.node, 'link', 'set', 'flannel.1', 'mtu', String(UPSTREAM_DEFAULT_MTU));
+    lab.ip(m.node, 'link', 'set', 'cni0', 'mtu', String(UPSTREAM_DEFAULT_MTU));
+  });
+
+  test('the manifest gives the plan\'s number: 1380 (1330 + 50)', () => {
+    expect(ic.env.NIC_MTU_NEEDED).toBe(String(NEEDED));
+  });
+
+  test('a NIC one byte below what the plan needs fails, naming node, interface and both numbers, and changes nothing', () => {
+    lab.ip(m.node, 'link', 'set', 'eth0', 'mtu', String(NEEDED - 1));
+    const r = run();
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      `apply-node-mtu: error: node node-a: interface eth0 (holds the node address 192.168.50.1) has mtu ${NEEDED - 1}, below the ${NEEDED} the plan needs (pod MTU + encapsulation): overlay packets would not fit; fix the NIC or declare the smaller nicMtu and regenerate\n`,
+    );
+    untouched();
+  });
+
+  test('a NIC of exactly what the plan needs passes', () => {
+    lab.ip(m.node, 'link', 'set', 'eth0', 'mtu', String(NEEDED));
+    const r = run();
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe(`apply-node-mtu: node node-a: interface eth0 (holds the node address 192.168.50.1) mtu ${NEEDED} is exactly the ${NEEDED} the plan needs`);
+  });
+
+  test('a larger NIC is logged with its unused headroom (1500 - 1380 = 120 bytes)', () => {
+    lab.ip(m.node, 'link', 'set', 'eth0', 'mtu', '1500');
+    const r = run();
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe(nicOk(1500));
+    expect(r.stdout).toContain(' 120 bytes of unused headroom ');
+  });
+
+  // flanneld's order (main.go @ v0.28.9): every --iface, then every --iface-regex (addresses, then
+  // names), then --iface-can-reach; the first match wins.
+  test.each<[string, Record<string, string>, string, number]>([
+    ['--iface by name, skipping one that does not exist', { FLANNEL_IFACES: 'ens5 eth1' }, 'eth1 (--iface=eth1)', 9000],
+    ['--iface by address', { FLANNEL_IFACES: '10.9.0.1' }, 'eth1 (holds 10.9.0.1, --iface=10.9.0.1)', 9000],
+    ['--iface before --iface-regex', { FLANNEL_IFACES: 'eth0', FLANNEL_IFACE_REGEXES: '^eth1$' }, 'eth0 (--iface=eth0)', NIC_MTU],
+    ['--iface-regex on an address', { FLANNEL_IFACE_REGEXES: 'nomatch\n^10[.]9[.]' }, 'eth1 (address 10.9.0.1 matches --iface-regex=^10[.]9[.])', 9000],
+    ['--iface-regex on a name', { FLANNEL_IFACE_REGEXES: '^eth1$' }, 'eth1 (name matches --iface-regex=^eth1$)', 9000],
+    ['--iface-can-reach', { FLANNEL_IFACE_CAN_REACH: '10.9.0.7' }, 'eth1 (routes to --iface-can-reach=10.9.0.7)', 9000],
+  ])('picks the NIC like flanneld: %s', (_label, env, picked, mtu) => {
+    const r = run(env);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe(carries(picked, mtu));
+  });
+
+  test('the chosen iface is the one checked: a small second NIC fails even though eth0 would fit', () => {
+    lab.ip(m.node, 'link', 'set', 'eth1', 'mtu', '1300');
+    try {
+      const r = run({ FLANNEL_IFACES: 'eth1' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`node node-a: interface eth1 (--iface=eth1) has mtu 1300, below the ${NEEDED} the plan needs`);
+      untouched();
+    } finally {
+      lab.ip(m.node, 'link', 'set', 'eth1', 'mtu', '9000');
+    }
+  });
+
+  test('nothing matching the iface settings fails as flanneld would', () => {
+    const r = run({ FLANNEL_IFACES: 'ens5', FLANNEL_IFACE_REGEXES: '^enp' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe("apply-node-mtu: error: node node-a: no interface matches flannel's iface settings (iface: ens5; ifaceRegex: ^enp; ifaceCanReach: none): flanneld would exit\n");
+    untouched();
+  });
+
+  test('a node address no interface holds fails', () => {
+    const r = run({ HOST_IP: '192.168.51.9' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('apply-node-mtu: error: node node-a: no interface holds the node address 192.168.51.9\n');
   });
 });

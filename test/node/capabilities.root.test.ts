@@ -44,6 +44,8 @@ describe('capabilities declared in dist/seed-dev.k8s.yaml are enough, and needed
   test('apply-node-mtu: NET_ADMIN sets the MTUs; without it the kernel refuses', () => {
     const c = init('apply-node-mtu');
     expect(c.caps).toEqual(['NET_ADMIN']);
+    // the downward API's spec.nodeName and status.hostIP (the node model's eth0 address)
+    c.env = { ...c.env, NODE_NAME: 'node-a', HOST_IP: '192.168.50.1' };
     const denied = run(c.script, c.env, []);
     expect(denied.status).toBe(1);
     expect(lab.sysNet(node, 'flannel.1')).toBe(1350);

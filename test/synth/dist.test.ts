@@ -28,7 +28,13 @@ describe('dist/', () => {
     expect(JSON.parse(cm.data['cni-conf.json']).plugins[0].delegate.mtu).toBe(1330);
     const init = findObject(objects, 'DaemonSet').spec.template.spec.initContainers;
     const env = (name: string) => Object.fromEntries(init.find((c: { name: string }) => c.name === name).env.map((e: { name: string; value: string }) => [e.name, e.value]));
-    expect(env('apply-node-mtu')).toEqual({ DEVICE_MTUS: 'cni0=1330 flannel.1=1330' });
+    expect(env('apply-node-mtu')).toEqual({
+      DEVICE_MTUS: 'cni0=1330 flannel.1=1330',
+      // the NIC must carry a pod packet plus VXLAN over IPv4: 1330 + 50
+      NIC_MTU_NEEDED: '1380',
+      NODE_NAME: undefined, // valueFrom spec.nodeName
+      HOST_IP: undefined, // valueFrom status.hostIP
+    });
     expect(env('tcp-mss-clamp')).toEqual({
       MSS_RULES_V4: '-o flannel.1 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1290',
       MSS_RULES_V6: '',
