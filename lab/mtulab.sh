@@ -40,7 +40,28 @@
 #   ROUTE_MTU_A, _B           `mtu` on node A|B's route to the other node's pod subnet via
 #                             flannel.<VNI> (per-path mode, notes addendum); empty = none [empty]
 #   VNI, VXLAN_PORT           vxlan id and UDP port, `up` only                          [1, 8472]
+#   BACKEND                   vxlan | wireguard, `up` only (see WIREGUARD below)         [vxlan]
+#   WG_MODE                   separate | ipv4 | ipv6, `up` only: flannel's wireguard Mode [separate]
+#   IPV6                      1 = dual-stack: IPv6 on the underlay and the pods, `up` only;
+#                             wireguard only (the vxlan lab is IPv4)                     [0]
+#   PATH_MTU_V6               IPv6 MTU of the SD-WAN link (net.ipv6.conf.sdwX.mtu)        [PATH_MTU]
 #   HTTP_PORT, IPERF_PORT     receivers' ports, `up` only for HTTP                       [8888, 5201]
+# WIREGUARD (BACKEND=wireguard): the devices flannel's wireguard backend creates, made by Debian's
+#   userspace wireguard-go (no kernel module needed) and configured with `wg setconf` as flanneld
+#   does: `flannel-wg` (listen 51820, peer endpoint the other node's IPv4 underlay address, allowed
+#   IPs its pod subnet) and, with IPV6=1 in WG_MODE=separate, `flannel-wg-v6` (51821, IPv6
+#   endpoints, the IPv6 pod subnets). WG_MODE=ipv4 | ipv6 is flannel's single tunnel carrying both
+#   families over that underlay family; flannel's `auto` picks one of the two per peer (IPv4 unless
+#   the peer's IPv4 address is private and its IPv6 one is not). Every device gets OVERLAY_MTU_A|B
+#   [NIC_MTU - 80, as flannel does]; the routes to the cluster networks go `dev` the device, and the
+#   IPv4 device holds the node's 10.245.X.0/32. wireguard-go's control socket
+#   (/var/run/wireguard/<dev>.sock) is not per network namespace, so each wireguard-go runs in its
+#   own mount namespace with a private tmpfs on /run, and `wg` joins it with nsenter: every node's
+#   device keeps flannel's name, and labs running at the same time never see each other's sockets.
+#   With IPV6=1 there are IPv6 targets podA6, podB6 (the pods' fd00:10:245:X::2, from pods) and
+#   nodeA-ul6, nodeB-ul6 (the underlay's fd00:192:168:X00::2, from nodes); the routers drop the
+#   ICMPv6 "packet too big" they generate (ICMP_BLACKHOLE=1), and WAN_MODEL=frags loses IPv6
+#   fragments on the WAN too.
 # Lab identity and run control
 #   LAB_ID                    lab name, must start with "fmlab-"; namespaces are "$LAB_ID-<role>".
 #                             `up`/`run` default to fmlab-<pid>; every other command requires it.
@@ -65,7 +86,8 @@
 #   LAB_VERBOSE=1             progress on stderr
 #
 # SUBCOMMANDS (endpoints: podA nodeA podB nodeB; as a target also nodeA-ul nodeB-ul, the underlay
-# eth0 addresses, reachable from nodes only)
+# eth0 addresses, reachable from nodes only; with IPV6=1 also podA6 podB6 from pods and nodeA-ul6
+# nodeB-ul6 from nodes)
 #   up                        build the lab; leaves it up
 #   down                      kill the lab's processes, delete its namespaces and state
 #   reconfig [NAME=value...]  apply config env/arguments in place (ip link set mtu, vxlan df,
@@ -96,12 +118,13 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SELF="$SCRIPT_DIR/$(basename "${BASH_SOURCE[0]}")"
 ROLES=(podA nodeA wanA wanB nodeB podB)
 CONFIG_VARS=(NIC_MTU_A NIC_MTU_B PATH_MTU WAN_MODEL ICMP_BLACKHOLE OVERLAY_MTU_A OVERLAY_MTU_B
-  POD_MTU_A POD_MTU_B ROUTE_MTU_A ROUTE_MTU_B VNI VXLAN_PORT HTTP_PORT)
-UP_ONLY_VARS=(VNI VXLAN_PORT HTTP_PORT)
+  POD_MTU_A POD_MTU_B ROUTE_MTU_A ROUTE_MTU_B VNI VXLAN_PORT HTTP_PORT BACKEND WG_MODE IPV6 PATH_MTU_V6)
+UP_ONLY_VARS=(VNI VXLAN_PORT HTTP_PORT BACKEND WG_MODE IPV6)
 RUN_SETTABLE_VARS=("${CONFIG_VARS[@]}" POST_TIMEOUT PING_WAIT IPERF_SECONDS IPERF_GSO IPERF_PORT
   CLAMP_SCRIPT CLAMP_ENV CLAMP_NODES CLAMP_TIMEOUT IPT_BACKEND)
 declare -A ADDR=([podA]=10.245.1.2 [nodeA]=10.245.1.0 [podB]=10.245.2.2 [nodeB]=10.245.2.0
-  [nodeA-ul]=192.168.100.2 [nodeB-ul]=192.168.200.2)
+  [nodeA-ul]=192.168.100.2 [nodeB-ul]=192.168.200.2
+  [podA6]=fd00:10:245:1::2 [podB6]=fd00:10:245:2::2 [nodeA-ul6]=fd00:192:168:100::2 [nodeB-ul6]=fd00:192:168:200::2)
 declare -A NS=()
 CMD_PIDS=()
 TEARDOWN_ON_EXIT=0
@@ -213,7 +236,8 @@ load_config() {
     done <"$STATE/config.env"
   fi
   : "${NIC_MTU_A:=1400}" "${NIC_MTU_B:=1400}" "${PATH_MTU:=1380}" "${WAN_MODEL:=icmp}" "${ICMP_BLACKHOLE:=1}"
-  : "${VNI:=1}" "${VXLAN_PORT:=8472}" "${HTTP_PORT:=8888}"
+  : "${VNI:=1}" "${VXLAN_PORT:=8472}" "${HTTP_PORT:=8888}" "${BACKEND:=vxlan}" "${WG_MODE:=separate}" "${IPV6:=0}"
+  [[ -z ${PATH_MTU_V6+x} ]] && PATH_MTU_V6=
   [[ -z ${OVERLAY_MTU_A+x} ]] && OVERLAY_MTU_A=
   [[ -z ${OVERLAY_MTU_B+x} ]] && OVERLAY_MTU_B=
   [[ -z ${POD_MTU_A+x} ]] && POD_MTU_A=
@@ -223,19 +247,23 @@ load_config() {
   for k in NIC_MTU_A NIC_MTU_B PATH_MTU VNI VXLAN_PORT HTTP_PORT; do
     is_uint "${!k}" || usage_die "$k must be an integer, got '${!k}'"
   done
-  for k in OVERLAY_MTU_A OVERLAY_MTU_B POD_MTU_A POD_MTU_B ROUTE_MTU_A ROUTE_MTU_B; do
+  for k in OVERLAY_MTU_A OVERLAY_MTU_B POD_MTU_A POD_MTU_B ROUTE_MTU_A ROUTE_MTU_B PATH_MTU_V6; do
     [[ -z ${!k} ]] || is_uint "${!k}" || usage_die "$k must be an integer or empty, got '${!k}'"
   done
   case $WAN_MODEL in icmp | frags | open) ;; *) usage_die "WAN_MODEL must be icmp, frags or open, got '$WAN_MODEL'" ;; esac
   case $ICMP_BLACKHOLE in 0 | 1) ;; *) usage_die "ICMP_BLACKHOLE must be 0 or 1" ;; esac
-  EFF_OVERLAY_A=${OVERLAY_MTU_A:-$((NIC_MTU_A - 50))}
-  EFF_OVERLAY_B=${OVERLAY_MTU_B:-$((NIC_MTU_B - 50))}
+  check_backend_config
+  EFF_OVERLAY_A=${OVERLAY_MTU_A:-$((NIC_MTU_A - FLANNEL_SUBTRACTS))}
+  EFF_OVERLAY_B=${OVERLAY_MTU_B:-$((NIC_MTU_B - FLANNEL_SUBTRACTS))}
   EFF_POD_A=${POD_MTU_A:-$EFF_OVERLAY_A}
   EFF_POD_B=${POD_MTU_B:-$EFF_OVERLAY_B}
   for k in NIC_MTU_A NIC_MTU_B PATH_MTU EFF_OVERLAY_A EFF_OVERLAY_B EFF_POD_A EFF_POD_B; do
     ((${!k} >= 68 && ${!k} <= 65535)) || usage_die "$k=${!k} is outside 68..65535"
   done
   VXLAN_IF="flannel.$VNI"
+  OVERLAY_IFS=("$VXLAN_IF")
+  [[ $BACKEND == wireguard ]] && wg_devices
+  return 0
 }
 save_config() {
   local k
@@ -246,9 +274,155 @@ config_json() {
   printf -v REPLY '"nic_mtu_a":%s,"nic_mtu_b":%s,"path_mtu":%s,"wan_model":"%s","icmp_blackhole":%s,"overlay_mtu_a":%s,"overlay_mtu_b":%s,"pod_mtu_a":%s,"pod_mtu_b":%s,"vni":%s,"vxlan_port":%s,"route_mtu_a":%s,"route_mtu_b":%s' \
     "$NIC_MTU_A" "$NIC_MTU_B" "$PATH_MTU" "$WAN_MODEL" "$([[ $ICMP_BLACKHOLE == 1 ]] && echo true || echo false)" \
     "$EFF_OVERLAY_A" "$EFF_OVERLAY_B" "$EFF_POD_A" "$EFF_POD_B" "$VNI" "$VXLAN_PORT" "${ROUTE_MTU_A:-null}" "${ROUTE_MTU_B:-null}"
+  backend_config_json
+}
+
+# ---------------------------------------------------------------- backends and IPv6
+# FLANNEL_SUBTRACTS: what flannel takes off Backend.MTU for its devices (vxlan 50, wireguard 80);
+# with no OVERLAY_MTU the lab's devices are NIC - that, as upstream's default.
+check_backend_config() {
+  case $BACKEND in
+    vxlan) FLANNEL_SUBTRACTS=50 ;;
+    wireguard) FLANNEL_SUBTRACTS=80 ;;
+    *) usage_die "BACKEND must be vxlan or wireguard, got '$BACKEND'" ;;
+  esac
+  case $WG_MODE in separate | ipv4 | ipv6) ;; *) usage_die "WG_MODE must be separate, ipv4 or ipv6, got '$WG_MODE'" ;; esac
+  case $IPV6 in 0 | 1) ;; *) usage_die "IPV6 must be 0 or 1, got '$IPV6'" ;; esac
+  [[ $IPV6 == 1 && $BACKEND != wireguard ]] && usage_die "IPV6=1 needs BACKEND=wireguard (the vxlan lab is IPv4)"
+  [[ $WG_MODE == ipv6 && $IPV6 != 1 ]] && usage_die "WG_MODE=ipv6 needs IPV6=1 (an IPv6 underlay)"
+  EFF_PATH_MTU_V6=${PATH_MTU_V6:-$PATH_MTU}
+  if [[ $IPV6 == 1 ]] && ((EFF_PATH_MTU_V6 < 1280 || EFF_PATH_MTU_V6 > PATH_MTU)); then
+    usage_die "PATH_MTU_V6=$EFF_PATH_MTU_V6 must be within 1280..PATH_MTU ($PATH_MTU)"
+  fi
+  return 0
+}
+backend_config_json() { # appends to REPLY
+  REPLY+=",\"backend\":\"$BACKEND\",\"ipv6\":$([[ $IPV6 == 1 ]] && echo true || echo false),\"path_mtu_v6\":$([[ $IPV6 == 1 ]] && echo "$EFF_PATH_MTU_V6" || echo null)"
+  REPLY+=",\"overlay_devices\":[$(printf '"%s",' "${OVERLAY_IFS[@]}" | sed 's/,$//')]"
+  [[ $BACKEND == wireguard ]] && REPLY+=",\"wg_mode\":\"$WG_MODE\""
+  return 0
+}
+# the devices flannel's wireguard backend creates in WG_MODE (pkg/backend/wireguard/wireguard.go)
+wg_devices() {
+  OVERLAY_IFS=(flannel-wg)
+  [[ $WG_MODE == separate && $IPV6 == 1 ]] && OVERLAY_IFS+=(flannel-wg-v6)
+  return 0
+}
+wg_check_tools() {
+  local tool
+  for tool in wireguard-go wg unshare nsenter; do
+    command -v "$tool" >/dev/null || die "missing tool: $tool (BACKEND=wireguard)"
+  done
+  [[ -c /dev/net/tun ]] || die "/dev/net/tun is missing (wireguard-go needs a TUN device)"
+}
+build_underlay_v6() {
+  local r
+  for r in nodeA wanA wanB nodeB; do x nsx "$r" sysctl -qw net.ipv6.conf.all.forwarding=1; done
+  x ipn nodeA addr add fd00:192:168:100::2/64 dev eth0 nodad
+  x ipn wanA addr add fd00:192:168:100::1/64 dev wan-a nodad
+  x ipn wanA addr add fd00:10:245:254::1/64 dev sdw0 nodad
+  x ipn wanB addr add fd00:10:245:254::2/64 dev sdw1 nodad
+  x ipn wanB addr add fd00:192:168:200::1/64 dev wan-b nodad
+  x ipn nodeB addr add fd00:192:168:200::2/64 dev eth0 nodad
+  x ipn nodeA route add fd00:192:168:200::/64 via fd00:192:168:100::1
+  x ipn wanA route add fd00:192:168:200::/64 via fd00:10:245:254::2
+  x ipn wanB route add fd00:192:168:100::/64 via fd00:10:245:254::1
+  x ipn nodeB route add fd00:192:168:100::/64 via fd00:192:168:200::1
+}
+build_pod_v6() { # A|B: the pod's IPv6 address and cni0's, as the bridge plugin sets them
+  local s=$1 sub=1
+  [[ $s == B ]] && sub=2
+  x ipn "node$s" addr add "fd00:10:245:$sub::1/64" dev cni0 nodad
+  x ipn "pod$s" addr add "fd00:10:245:$sub::2/64" dev eth0 nodad
+  x ipn "pod$s" route add fd00:10:245::/48 via "fd00:10:245:$sub::1"
+}
+apply_wan_model_v6() {
+  local r in
+  for r in wanA wanB; do
+    in=sdw0
+    [[ $r == wanB ]] && in=sdw1
+    x nsx "$r" ip6tables-nft -w -F OUTPUT
+    x nsx "$r" ip6tables-nft -w -F FORWARD
+    if [[ $ICMP_BLACKHOLE == 1 ]]; then
+      x nsx "$r" ip6tables-nft -w -A OUTPUT -p ipv6-icmp --icmpv6-type packet-too-big -j DROP
+    fi
+    if [[ $WAN_MODEL == frags ]]; then
+      x nsx "$r" ip6tables-nft -w -A FORWARD -i "$in" -m frag --fragid 0:4294967295 -j DROP
+    fi
+  done
+}
+
+# wireguard-go for DEV in NODE's network namespace, in a mount namespace of its own whose /run is a
+# private tmpfs: its control socket /run/wireguard/DEV.sock is then seen only by the `wg` runs that
+# join that mount namespace (wg_setconf). Exec all the way down, so $! is wireguard-go's PID.
+wg_start() { # NODE DEV
+  local n=$1 dev=$2 pid i
+  # shellcheck disable=SC2016 # $1 is the inner sh's
+  ip netns exec "${NS[$n]}" env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 LOG_LEVEL=error \
+    unshare --mount --propagation private sh -c 'mount -t tmpfs -o mode=0755,size=1m fmlab-wg /run && mkdir /run/wireguard && exec wireguard-go -f "$1"' sh "$dev" \
+    </dev/null >"$STATE/wg-$n-$dev.log" 2>&1 &
+  pid=$!
+  record_pid "$pid" "$n" "wireguard-go-$dev"
+  printf '%s\n' "$pid" >"$STATE/wg-$n-$dev.pid"
+  for ((i = 0; i < 250; i++)); do
+    if ipn "$n" link show dev "$dev" >/dev/null 2>&1 && nsenter -t "$pid" -m test -S "/run/wireguard/$dev.sock" 2>/dev/null; then return 0; fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep_s 0.02
+  done
+  die "wireguard-go $dev in $n did not start: $(head -c 300 "$STATE/wg-$n-$dev.log")"
+}
+wg_setconf() { # NODE DEV; the config on stdin (never a file: the state directory is under the hidden /run)
+  nsenter -t "$(<"$STATE/wg-$1-$2.pid")" -m -n wg setconf "$2" /dev/stdin
+}
+# flannel-wg (and flannel-wg-v6) on both nodes, configured as flanneld's addPeer does: one peer, the
+# other node, with its pod subnet(s) as allowed IPs and the endpoint of the device's underlay family.
+wg_build() {
+  local s n o d dev key port ep allowed
+  local -A priv=() pub=()
+  for n in nodeA nodeB; do
+    for dev in "${OVERLAY_IFS[@]}"; do
+      key=$(wg genkey) || die "wg genkey failed"
+      priv[$n-$dev]=$key
+      pub[$n-$dev]=$(printf '%s\n' "$key" | wg pubkey) || die "wg pubkey failed"
+      wg_start "$n" "$dev"
+    done
+  done
+  for s in A B; do
+    n=node$s o=nodeB d=2
+    [[ $s == B ]] && o=nodeA d=1
+    for dev in "${OVERLAY_IFS[@]}"; do
+      port=51820 ep=${ADDR[$o-ul]}
+      [[ $dev == flannel-wg-v6 ]] && port=51821
+      [[ $dev == flannel-wg-v6 || $WG_MODE == ipv6 ]] && ep="[${ADDR[$o-ul6]}]"
+      case $dev/$IPV6/$WG_MODE in
+        flannel-wg/0/*) allowed="10.245.$d.0/24" ;;
+        flannel-wg/1/separate) allowed="10.245.$d.0/24" ;;
+        flannel-wg/1/*) allowed="10.245.$d.0/24, fd00:10:245:$d::/64" ;;
+        flannel-wg-v6/*) allowed="fd00:10:245:$d::/64" ;;
+      esac
+      printf '[Interface]\nPrivateKey = %s\nListenPort = %s\n\n[Peer]\nPublicKey = %s\nEndpoint = %s:%s\nAllowedIPs = %s\n' \
+        "${priv[$n-$dev]}" "$port" "${pub[$o-$dev]}" "$ep" "$port" "$allowed" | wg_setconf "$n" "$dev" ||
+        die "wg setconf $dev in $n failed"
+      x ipn "$n" link set "$dev" up
+    done
+    x ipn "$n" addr add "10.245.$((3 - d)).0/32" dev flannel-wg
+
+  done
+}
+# flanneld's addRoute: the whole cluster network `dev` the device, scope link
+wg_routes() { # NODE [mtu N]
+  local n=$1
+  shift
+  x ipn "$n" route replace 10.245.0.0/16 dev flannel-wg scope link "$@"
+  if [[ $IPV6 == 1 ]]; then
+    local v6dev=flannel-wg
+    [[ $WG_MODE == separate ]] && v6dev=flannel-wg-v6
+    x ipn "$n" -6 route replace fd00:10:245::/48 dev "$v6dev" "$@"
+  fi
 }
 
 router_ipt() { # ROLE args...: routers use iptables-nft (their own namespaces, never the nodes')
+
   local r=$1
   shift
   nsx "$r" iptables-nft -w "$@"
@@ -262,7 +436,8 @@ build_lab() {
     x ipn "$r" link set lo up
     local fwd=0
     [[ $r == node* || $r == wan* ]] && fwd=1
-    x nsx "$r" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
+    x nsx "$r" sysctl -qw net.ipv6.conf.all.disable_ipv6=$((1 - IPV6)) net.ipv6.conf.default.disable_ipv6=$((1 - IPV6)) \
+      net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
       net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
       net.ipv4.tcp_no_metrics_save=1 net.ipv4.ip_forward=$fwd
   done
@@ -286,6 +461,7 @@ build_lab() {
   x ipn wanA route add 192.168.200.0/24 via 10.245.254.2
   x ipn wanB route add 192.168.100.0/24 via 10.245.254.1
   x ipn nodeB route add 192.168.100.0/24 via 192.168.200.1
+  [[ $IPV6 == 1 ]] && build_underlay_v6
   # overlay, as flanneld and the flannel CNI plugin program it
   local s n p other sub ul oul mac omac lc
   for s in A B; do
@@ -295,12 +471,14 @@ build_lab() {
     else
       other=1 sub=2 ul=192.168.200.2 oul=192.168.100.2 mac=0a:58:0a:f5:02:00 omac=0a:58:0a:f5:01:00
     fi
-    x ipn "$n" link add "$VXLAN_IF" type vxlan id "$VNI" dstport "$VXLAN_PORT" local "$ul" dev eth0 nolearning df set
-    x ipn "$n" link set "$VXLAN_IF" address "$mac" up
-    x ipn "$n" addr add "10.245.$sub.0/32" dev "$VXLAN_IF"
-    x ipn "$n" route add "10.245.$other.0/24" via "10.245.$other.0" dev "$VXLAN_IF" onlink
-    x ipn "$n" neigh replace "10.245.$other.0" lladdr "$omac" dev "$VXLAN_IF" nud permanent
-    x nsx "$n" bridge fdb append "$omac" dev "$VXLAN_IF" dst "$oul" self permanent
+    if [[ $BACKEND == vxlan ]]; then
+      x ipn "$n" link add "$VXLAN_IF" type vxlan id "$VNI" dstport "$VXLAN_PORT" local "$ul" dev eth0 nolearning df set
+      x ipn "$n" link set "$VXLAN_IF" address "$mac" up
+      x ipn "$n" addr add "10.245.$sub.0/32" dev "$VXLAN_IF"
+      x ipn "$n" route add "10.245.$other.0/24" via "10.245.$other.0" dev "$VXLAN_IF" onlink
+      x ipn "$n" neigh replace "10.245.$other.0" lladdr "$omac" dev "$VXLAN_IF" nud permanent
+      x nsx "$n" bridge fdb append "$omac" dev "$VXLAN_IF" dst "$oul" self permanent
+    fi
     x ipn "$n" link add cni0 type bridge
     x ipn "$n" addr add "10.245.$sub.1/24" dev cni0
     x ipn "$n" link set cni0 up
@@ -310,7 +488,10 @@ build_lab() {
     x ipn "$p" link set eth0 up
     # flannel's CNI gives pods a default route; the lab uses the cluster CIDR so no namespace has one
     x ipn "$p" route add 10.245.0.0/16 via "10.245.$sub.1"
+    [[ $IPV6 == 1 ]] && build_pod_v6 "$s"
   done
+  [[ $BACKEND == wireguard ]] && wg_build
+  return 0
 }
 
 apply_mtus() {
@@ -320,7 +501,7 @@ apply_mtus() {
     local nic=NIC_MTU_$s ov=EFF_OVERLAY_$s pod=EFF_POD_$s
     x ipn "$n" link set eth0 mtu "${!nic}"
     if [[ $s == A ]]; then x ipn wanA link set wan-a mtu "${!nic}"; else x ipn wanB link set wan-b mtu "${!nic}"; fi
-    x ipn "$n" link set "$VXLAN_IF" mtu "${!ov}"
+    for d in "${OVERLAY_IFS[@]}"; do x ipn "$n" link set "$d" mtu "${!ov}"; done
     x ipn "$p" link set eth0 mtu "${!pod}"
     x ipn "$n" link set "vethp$lc" mtu "${!pod}"
     x ipn "$n" link set cni0 mtu "${!pod}"
@@ -328,17 +509,30 @@ apply_mtus() {
     [[ $s == B ]] && other=1
     local -a mtuarg=()
     [[ -n ${!rmtu} ]] && mtuarg=(mtu "${!rmtu}")
-    x ipn "$n" route replace "10.245.$other.0/24" via "10.245.$other.0" dev "$VXLAN_IF" onlink "${mtuarg[@]}"
+    if [[ $BACKEND == vxlan ]]; then
+      x ipn "$n" route replace "10.245.$other.0/24" via "10.245.$other.0" dev "$VXLAN_IF" onlink "${mtuarg[@]}"
+    else
+      wg_routes "$n" "${mtuarg[@]}"
+    fi
   done
   x ipn wanA link set sdw0 mtu "$PATH_MTU"
   x ipn wanB link set sdw1 mtu "$PATH_MTU"
+  # a link's IPv6 MTU may be below its MTU; setting the link MTU resets it, so it comes after
+  if [[ $IPV6 == 1 ]]; then
+    x nsx wanA sysctl -qw "net.ipv6.conf.sdw0.mtu=$EFF_PATH_MTU_V6"
+    x nsx wanB sysctl -qw "net.ipv6.conf.sdw1.mtu=$EFF_PATH_MTU_V6"
+  fi
+  return 0
 }
 
 apply_wan_model() {
   local df=set r
   [[ $WAN_MODEL == icmp ]] || df="unset"
-  x ipn nodeA link set "$VXLAN_IF" type vxlan df "$df"
-  x ipn nodeB link set "$VXLAN_IF" type vxlan df "$df"
+  if [[ $BACKEND == vxlan ]]; then
+    x ipn nodeA link set "$VXLAN_IF" type vxlan df "$df"
+    x ipn nodeB link set "$VXLAN_IF" type vxlan df "$df"
+  fi
+  [[ $IPV6 == 1 ]] && apply_wan_model_v6
   for r in wanA wanB; do
     x router_ipt "$r" -F OUTPUT
     x router_ipt "$r" -F FORWARD
@@ -365,7 +559,7 @@ flush_caches() {
 start_servers() {
   local r
   for r in podA nodeA podB nodeB; do
-    ip netns exec "${NS[$r]}" node "$SCRIPT_DIR/http-server.js" --port "$HTTP_PORT" </dev/null >"$STATE/http-$r.log" 2>&1 &
+    ip netns exec "${NS[$r]}" node "$SCRIPT_DIR/http-server.js" --port "$HTTP_PORT" --host "$([[ $IPV6 == 1 ]] && echo :: || echo 0.0.0.0)" </dev/null >"$STATE/http-$r.log" 2>&1 &
     record_pid $! "$r" http
   done
   local i
@@ -414,6 +608,7 @@ cmd_up() {
   [[ -e $STATE ]] && die "lab $LAB_ID already has state in $STATE (run down first)"
   if [[ -n $(lab_namespaces) ]]; then die "namespaces with prefix $LAB_ID- already exist (run down first)"; fi
   load_config
+  [[ $BACKEND == wireguard ]] && wg_check_tools
   mkdir -p "$STATE" || die "cannot create $STATE"
   TEARDOWN_ON_EXIT=1
   : >"$STATE/pids"
@@ -428,6 +623,10 @@ cmd_up() {
   # sanity: small packets cross the overlay and the underlay
   nsx podA ping -n -q -c 1 -W 2 "${ADDR[podB]}" >/dev/null 2>&1 || die "sanity ping podA -> podB failed"
   nsx nodeA ping -n -q -c 1 -W 2 "${ADDR[nodeB-ul]}" >/dev/null 2>&1 || die "sanity ping nodeA -> nodeB-ul failed"
+  if [[ $IPV6 == 1 ]]; then
+    nsx podA ping -6 -n -q -c 1 -W 2 "${ADDR[podB6]}" >/dev/null 2>&1 || die "sanity ping podA -> podB6 failed"
+    nsx nodeA ping -6 -n -q -c 1 -W 2 "${ADDR[nodeB-ul6]}" >/dev/null 2>&1 || die "sanity ping nodeA -> nodeB-ul6 failed"
+  fi
   start_watchdog
   TEARDOWN_ON_EXIT=0
   since "$t0"
@@ -521,6 +720,7 @@ check_endpoint() { # NAME VALUE [target]
   case $2 in
     podA | nodeA | podB | nodeB) ;;
     nodeA-ul | nodeB-ul) [[ ${3:-} == target ]] || usage_die "$1 must be podA, nodeA, podB or nodeB, got '$2'" ;;
+    podA6 | podB6 | nodeA-ul6 | nodeB-ul6) [[ ${3:-} == target ]] || usage_die "$1 must be podA, nodeA, podB or nodeB, got '$2'" ;;
     *) usage_die "$1 must be podA, nodeA, podB or nodeB${3:+ (or nodeA-ul, nodeB-ul)}, got '$2'" ;;
   esac
 }
@@ -532,7 +732,8 @@ check_flow() {
 }
 
 check_route() { # FROM TO
-  if [[ $1 == pod* && $2 == *-ul ]]; then usage_die "pods have no route to the underlay ($2)"; fi
+  if [[ $1 == pod* && $2 == *-ul* ]]; then usage_die "pods have no route to the underlay ($2)"; fi
+  if [[ $1 == node* && $2 == pod*6 ]]; then usage_die "nodes have no IPv6 overlay address in the lab; IPv6 overlay checks run from pods ($1 -> $2)"; fi
   return 0
 }
 
@@ -544,7 +745,9 @@ http_check() { # post|get SIZE FROM TO
   load_config
   local tmo=${POST_TIMEOUT:-3}
   make_tmp
-  local url="http://${ADDR[$to]}:$HTTP_PORT/" body resp="$TMP/resp" wout="$TMP/w" err="$TMP/err" expect
+  local host=${ADDR[$to]}
+  [[ $host == *:* ]] && host="[$host]"
+  local url="http://$host:$HTTP_PORT/" body resp="$TMP/resp" wout="$TMP/w" err="$TMP/err" expect
   local -a args=(-sS -m "$tmo" -o "$resp" -w '%{http_code} %{time_total}')
   if [[ $kind == post ]]; then
     ((size >= 8)) || usage_die "post SIZE must be at least 8 (a JSON body)"
@@ -591,7 +794,9 @@ http_check() { # post|get SIZE FROM TO
 # one DF ping; sets PING_RESULT (ok|fail) and PING_REASON (reply|no_reply|local_mtu|frag_needed|error), PING_MTU
 df_probe() { # FROM TO SIZE
   local from=$1 to=$2 size=$3 out rc
-  fg_run ip netns exec "${NS[$from]}" ping -n -M "do" -c 1 -W "${PING_WAIT:-0.3}" -s $((size - 28)) "${ADDR[$to]}" >"$TMP/ping" 2>&1
+  local -a fam=(-4 -s $((size - 28)))
+  [[ ${ADDR[$to]} == *:* ]] && fam=(-6 -s $((size - 48)))
+  fg_run ip netns exec "${NS[$from]}" ping "${fam[@]}" -n -M "do" -c 1 -W "${PING_WAIT:-0.3}" "${ADDR[$to]}" >"$TMP/ping" 2>&1
   rc=$?
   ((rc > 128)) && exit "$rc"
   out=$(<"$TMP/ping")
@@ -658,6 +863,7 @@ cmd_pmtu_search() { # FROM TO
     best=$hi
   else
     lo=28
+    [[ ${ADDR[$to]} == *:* ]] && lo=48
     df_probe "$from" "$to" "$lo"
     probes=$((probes + 1))
     if [[ $PING_RESULT != ok ]]; then
@@ -679,10 +885,10 @@ cmd_pmtu_search() { # FROM TO
 
 gso_devs() { # FROM -> REPLY array of "role:dev" on the sender path
   case $1 in
-    podA) GSO_DEVS=(podA:eth0 "nodeA:$VXLAN_IF" nodeA:eth0) ;;
-    podB) GSO_DEVS=(podB:eth0 "nodeB:$VXLAN_IF" nodeB:eth0) ;;
-    nodeA) GSO_DEVS=("nodeA:$VXLAN_IF" nodeA:eth0) ;;
-    nodeB) GSO_DEVS=("nodeB:$VXLAN_IF" nodeB:eth0) ;;
+    podA) GSO_DEVS=(podA:eth0 "nodeA:${OVERLAY_IFS[0]}" nodeA:eth0) ;;
+    podB) GSO_DEVS=(podB:eth0 "nodeB:${OVERLAY_IFS[0]}" nodeB:eth0) ;;
+    nodeA) GSO_DEVS=("nodeA:${OVERLAY_IFS[0]}" nodeA:eth0) ;;
+    nodeB) GSO_DEVS=("nodeB:${OVERLAY_IFS[0]}" nodeB:eth0) ;;
   esac
 }
 
@@ -696,7 +902,9 @@ cmd_iperf() { # FROM TO
   local secs=${IPERF_SECONDS:-2} port=${IPERF_PORT:-5201} gso=${IPERF_GSO:-off}
   { is_uint "$secs" && ((secs >= 1)); } || usage_die "IPERF_SECONDS must be an integer >= 1"
   local srv=$to
-  [[ $to == *-ul ]] && srv=${to%-ul}
+  srv=${srv%6}
+  srv=${srv%-ul}
+
   ip netns exec "${NS[$srv]}" iperf3 -s -1 -p "$port" </dev/null >"$TMP/iperf-server.log" 2>&1 &
   local spid=$!
   CMD_PIDS+=("$spid")
