@@ -16,8 +16,20 @@ export const MTULAB_SCRIPT = path.join(__dirname, 'mtulab.sh');
 
 /** A place a check runs from: a pod or a node (hostNetwork) on either side of the SD-WAN. */
 export type Endpoint = 'podA' | 'nodeA' | 'podB' | 'nodeB';
-/** A check target: an endpoint, or a node's underlay address (`*-ul`, reachable from nodes only). */
-export type Target = Endpoint | 'nodeA-ul' | 'nodeB-ul';
+/**
+ * A check target: an endpoint, or a node's underlay address (`*-ul`, reachable from nodes only);
+ * with `ipv6` also the pods' IPv6 addresses (`podA6`, `podB6`, from pods) and the nodes' IPv6
+ * underlay addresses (`nodeA-ul6`, `nodeB-ul6`, from nodes).
+ */
+export type Target = Endpoint | 'nodeA-ul' | 'nodeB-ul' | 'podA6' | 'podB6' | 'nodeA-ul6' | 'nodeB-ul6';
+/** The flannel backend whose devices the lab builds. */
+export type LabBackend = 'vxlan' | 'wireguard';
+/**
+ * flannel's wireguard `Mode` as the lab builds it: `separate` (flannel-wg over IPv4, flannel-wg-v6
+ * over IPv6), or one flannel-wg for both families over the `ipv4` or `ipv6` underlay (what `auto`
+ * picks per peer).
+ */
+export type WgLabMode = 'separate' | 'ipv4' | 'ipv6';
 /** How the WAN loses large packets; see the header of mtulab.sh. */
 export type WanModel = 'icmp' | 'frags' | 'open';
 /** What happened to one check. `hang` means the client timed out. */
@@ -37,9 +49,9 @@ export interface LabTopology {
   readonly wanModel?: WanModel;
   /** Whether both routers drop the ICMP "fragmentation needed" they generate. @default true */
   readonly icmpBlackhole?: boolean;
-  /** MTU of flannel.<vni> on node A. @default - nicMtuA - 50, as flannel's vxlan backend does */
+  /** MTU of flannel.<vni> (wireguard: flannel-wg and flannel-wg-v6) on node A. @default - nicMtuA - 50 (wireguard: - 80), as flannel does */
   readonly overlayMtuA?: number;
-  /** MTU of flannel.<vni> on node B. @default - nicMtuB - 50 */
+  /** MTU of the overlay devices on node B. @default - nicMtuB - 50 (wireguard: - 80) */
   readonly overlayMtuB?: number;
   /** MTU of cni0, the pod veth and pod eth0 on node A (FLANNEL_MTU via the CNI plugin). @default - overlayMtuA */
   readonly podMtuA?: number;
@@ -53,6 +65,14 @@ export interface LabTopology {
   readonly vni?: number;
   /** VXLAN UDP port. Fixed at `up()`. @default 8472 */
   readonly vxlanPort?: number;
+  /** The overlay devices: VXLAN, or WireGuard (wireguard-go). Fixed at `up()`. @default 'vxlan' */
+  readonly backend?: LabBackend;
+  /** Which WireGuard devices and underlay family (backend wireguard). Fixed at `up()`. @default 'separate' */
+  readonly wgMode?: WgLabMode;
+  /** Dual-stack: IPv6 on the underlay and the pods (backend wireguard). Fixed at `up()`. @default false */
+  readonly ipv6?: boolean;
+  /** IPv6 MTU of the SD-WAN link, at most pathMtu. @default - pathMtu */
+  readonly pathMtuV6?: number;
 }
 
 export interface MtuLabOptions {
@@ -89,6 +109,12 @@ export interface LabConfigEvent {
   readonly vxlan_port: number;
   readonly route_mtu_a: number | null;
   readonly route_mtu_b: number | null;
+  readonly backend: LabBackend;
+  readonly ipv6: boolean;
+  readonly path_mtu_v6: number | null;
+  /** The overlay devices on each node, e.g. `["flannel-wg", "flannel-wg-v6"]`. */
+  readonly overlay_devices: string[];
+  readonly wg_mode?: WgLabMode;
 }
 export interface DownEvent {
   readonly event: 'down';
@@ -199,6 +225,10 @@ export function topologyEnv(t: LabTopology): Record<string, string> {
     ROUTE_MTU_B: s(t.routeMtuB),
     VNI: s(t.vni),
     VXLAN_PORT: s(t.vxlanPort),
+    BACKEND: t.backend ?? '',
+    WG_MODE: t.wgMode ?? '',
+    IPV6: t.ipv6 === undefined ? '' : t.ipv6 ? '1' : '0',
+    PATH_MTU_V6: s(t.pathMtuV6),
   };
 }
 
@@ -268,7 +298,7 @@ let labCounter = 0;
 export class MtuLab {
   public readonly labId: string;
   private readonly options: MtuLabOptions;
-  private fixed: Pick<LabTopology, 'vni' | 'vxlanPort'> = {};
+  private fixed: Pick<LabTopology, 'vni' | 'vxlanPort' | 'backend' | 'wgMode' | 'ipv6'> = {};
 
   constructor(options: MtuLabOptions = {}) {
     this.options = options;
@@ -277,14 +307,15 @@ export class MtuLab {
 
   /** Builds the lab with these numbers. */
   public up(topology: LabTopology = {}): LabConfigEvent {
-    this.fixed = { vni: topology.vni, vxlanPort: topology.vxlanPort };
+    this.fixed = { vni: topology.vni, vxlanPort: topology.vxlanPort, backend: topology.backend, wgMode: topology.wgMode, ipv6: topology.ipv6 };
     return this.one('up', [], topologyEnv(topology), 30_000) as unknown as LabConfigEvent;
   }
 
   /**
    * Sets the whole topology in place (ip link set mtu, vxlan df, router rules), then flushes route
    * caches and TCP metrics. Declarative: a prop left out goes back to its default, not to its
-   * previous value. vni and vxlanPort keep their `up()` values.
+   * previous value. vni, vxlanPort, backend, wgMode and ipv6 keep their `up()` values.
+
    */
   public reconfig(topology: LabTopology): LabConfigEvent {
     const env = topologyEnv({ ...topology, ...this.fixed });

@@ -14,6 +14,8 @@ import { synthFiles } from '../src/synth';
 
 /** flannel v0.28.9's vxlan backend: flannel.1 = Backend.MTU - 50 (pkg/backend/vxlan/device.go L63). */
 export const FLANNEL_VXLAN_SUBTRACTS = 50;
+/** flannel v0.28.9's wireguard backend: flannel-wg(-v6) = Backend.MTU - 80 (pkg/backend/wireguard/device.go, `overhead = 80`). */
+export const FLANNEL_WIREGUARD_SUBTRACTS = 80;
 
 export interface ScriptContainer {
   readonly script: string;
@@ -26,11 +28,20 @@ export interface LabInputs {
   /** The lab's two clouds and the link between them (the environment's first two clouds). */
   readonly clouds: readonly [string, string];
   readonly link: string;
+  readonly backend: 'vxlan' | 'wireguard';
+  /** net-conf.json's `EnableIPv6`. */
+  readonly dualStack: boolean;
+  /** wireguard: net-conf.json's `Backend.Mode`, flannel's default `separate` when absent. */
+  readonly tunnelMode: string;
   readonly nicMtuA: number;
   readonly nicMtuB: number;
   readonly pathMtu: number;
+  /** The link's IPv6 path MTU (pathMtuV6, else pathMtu). */
+  readonly pathMtuV6: number;
   readonly backendMtu: number;
-  /** flannel.1's MTU as flannel derives it from Backend.MTU. */
+  /** What flannel subtracts from Backend.MTU for this backend. */
+  readonly flannelSubtracts: number;
+  /** flannel.1's (flannel-wg's) MTU as flannel derives it from Backend.MTU. */
   readonly overlayMtu: number;
   /** cni0, veths and pod eth0: cni-conf.json delegate.mtu. */
   readonly podMtu: number;
@@ -38,6 +49,10 @@ export interface LabInputs {
   readonly clamp: ScriptContainer;
   /** The MSS the clamp sets, read from its rules. */
   readonly mss: number;
+  /** The IPv6 MSS, or null when the clamp has no IPv6 rule. */
+  readonly mssV6: number | null;
+  /** The devices the clamp's rules match (`-o`), IPv4 and IPv6. */
+  readonly clampDevices: { readonly v4: readonly string[]; readonly v6: readonly string[] };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -57,8 +72,9 @@ export function labInputs(envFile: string, distDir = 'dist'): LabInputs {
     throw new Error(`${manifestFile} is missing or out of date for ${envFile}: run \`npm run synth\` first`);
   }
   const { environment } = loadEnvironmentFile(envFile);
-  if (environment.flannel.backend !== 'vxlan' || environment.flannel.podNetworkV6 !== undefined) {
-    throw new Error(`${envFile}: the lab models single-stack vxlan, not ${environment.flannel.backend}${environment.flannel.podNetworkV6 ? ' dual-stack' : ''}`);
+  const { backend, podNetworkV6 } = environment.flannel;
+  if (backend === 'host-gw' || (backend === 'vxlan' && podNetworkV6 !== undefined)) {
+    throw new Error(`${envFile}: the lab models vxlan (single-stack) and wireguard, not ${backend}${podNetworkV6 ? ' dual-stack' : ''}`);
   }
   if (environment.clouds.length < 2) throw new Error(`${envFile}: the lab needs two clouds`);
   const [a, b] = environment.clouds;
@@ -67,12 +83,16 @@ export function labInputs(envFile: string, distDir = 'dist'): LabInputs {
   const objects: Obj[] = parseAllDocuments(fs.readFileSync(manifestFile, 'utf8')).map((d) => d.toJS());
   const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'kube-flannel-cfg');
   const ds = objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'kube-flannel-ds');
-  const backendMtu = JSON.parse(cm.data['net-conf.json']).Backend.MTU;
+  const netConf = JSON.parse(cm.data['net-conf.json']);
+  const backendMtu = netConf.Backend.MTU;
+  const flannelSubtracts = backend === 'wireguard' ? FLANNEL_WIREGUARD_SUBTRACTS : FLANNEL_VXLAN_SUBTRACTS;
   const podMtu = JSON.parse(cm.data['cni-conf.json']).plugins[0].delegate.mtu;
   const apply = scriptContainer(ds, 'apply-node-mtu');
   const deviceMtus = Object.fromEntries(apply.env.DEVICE_MTUS.split(' ').map((p) => [p.split('=')[0], Number(p.split('=')[1])]));
   const clamp = scriptContainer(ds, 'tcp-mss-clamp');
   const mss = Number(/--set-mss (\d+)/.exec(clamp.env.MSS_RULES_V4)?.[1]);
+  const mss6 = /--set-mss (\d+)/.exec(clamp.env.MSS_RULES_V6 ?? '');
+  const devicesOf = (rules: string | undefined) => [...(rules ?? '').matchAll(/-o (\S+)/g)].map((m) => m[1]);
   for (const [what, value] of Object.entries({ backendMtu, podMtu, mss })) {
     if (!Number.isInteger(value)) throw new Error(`${manifestFile}: no ${what} found`);
   }
@@ -81,14 +101,22 @@ export function labInputs(envFile: string, distDir = 'dist'): LabInputs {
     manifestFile,
     clouds: [a.name, b.name],
     link: linkName(link),
+    backend,
+    dualStack: netConf.EnableIPv6 === true,
+    tunnelMode: netConf.Backend.Mode ?? 'separate',
     nicMtuA: a.nicMtu,
     nicMtuB: b.nicMtu,
     pathMtu: link.pathMtu,
+    pathMtuV6: link.pathMtuV6 ?? link.pathMtu,
     backendMtu,
-    overlayMtu: backendMtu - FLANNEL_VXLAN_SUBTRACTS,
+    flannelSubtracts,
+    overlayMtu: backendMtu - flannelSubtracts,
     podMtu,
     deviceMtus,
     clamp,
     mss,
+    mssV6: mss6 ? Number(mss6[1]) : null,
+    clampDevices: { v4: devicesOf(clamp.env.MSS_RULES_V4), v6: devicesOf(clamp.env.MSS_RULES_V6) },
   };
+
 }
