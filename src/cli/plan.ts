@@ -27,9 +27,15 @@ export function planToJson(plan: MtuPlan): Record<string, unknown> {
     underlayClamps: plan.underlayClamps,
     devices: plan.devices,
     deviceMtus: plan.deviceMtus,
+    pmtud: plan.pmtud,
     reasoning: plan.reasoning,
     warnings: plan.warnings.map(formatProblem),
   };
+}
+
+function pmtudText(p: MtuPlan['pmtud']): string {
+  if (p.mode === 'off') return 'pod PMTUD: off (no tuning plugin; pods keep tcp_mtu_probing 0)';
+  return `pod PMTUD: ${p.mode} (tcp_mtu_probing=${p.tcpMtuProbing}, tcp_base_mss ${p.baseMss ?? '1024, the kernel default'}; set in every pod by the CNI tuning plugin)`;
 }
 
 /** The plan for people: the numbers, every path's headroom, and the derivation. */
@@ -52,6 +58,7 @@ export function planToText(plan: MtuPlan): string {
         ...(plan.mtuMode === 'per-path' ? [] : [['TCP MSS', `${plan.mss}${v6(plan.mssV6)}`, 'pod MTU - 40 (IPv4), - 60 (IPv6)']]),
       ],
     ),
+    pmtudText(plan.pmtud),
     '',
     formatTable(
       ['path', 'between', `path MTU (${family})`, 'headroom'],

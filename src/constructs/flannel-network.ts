@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
 import { DEFAULT_IMAGES, ResolvedEnvironment, ResolvedFlannelSettings } from '../model/environment';
 import { MtuPlan, peerLinks } from '../mtu/plan';
+import { installCniContainer } from './install-cni';
 import {
   ANNOTATION_PREFIX,
   FLANNEL_CLUSTER_ROLE,
@@ -265,13 +266,7 @@ export class FlannelNodeSet extends Construct {
                 args: ['-f', '/flannel', '/opt/cni/bin/flannel'],
                 volumeMounts: [mount('cni-plugin', '/opt/cni/bin')],
               },
-              {
-                name: 'install-cni',
-                image: images.flannel,
-                command: ['/opt/bin/install-conf'],
-                args: ['/etc/kube-flannel/cni-conf.json', '/etc/cni/net.d/10-flannel.conflist'],
-                volumeMounts: [mount('cni', '/etc/cni/net.d'), mount('flannel-cfg', '/etc/kube-flannel/')],
-              },
+              installCniContainer({ image: images.flannel, conflist: this.cniConf }),
               ...(props.nodeInitContainers ?? []),
             ],
             containers: [
@@ -343,14 +338,20 @@ export function netConfJson(plan: MtuPlan, flannel: ResolvedFlannelSettings): Re
   };
 }
 
-/** cni-conf.json: `delegate.mtu` overrides FLANNEL_MTU, so cni0 and pod veths get the planned MTU even where flannel takes none. */
+/**
+ * cni-conf.json: `delegate.mtu` overrides FLANNEL_MTU, so cni0 and pod veths get the planned MTU
+ * even where flannel takes none; unless pmtud is off, a `tuning` entry after upstream's two sets
+ * the plan's PMTUD sysctls (tcp_mtu_probing, tcp_base_mss) in every new pod's network namespace.
+ */
 export function cniConfJson(plan: MtuPlan): Record<string, unknown> {
+  const sysctls = plan.pmtud.sysctls;
   return {
     name: 'cbr0',
     cniVersion: '0.3.1',
     plugins: [
       { type: 'flannel', delegate: { hairpinMode: true, isDefaultGateway: true, mtu: plan.podMtu } },
       { type: 'portmap', capabilities: { portMappings: true } },
+      ...(Object.keys(sysctls).length > 0 ? [{ type: 'tuning', sysctl: { ...sysctls } }] : []),
     ],
   };
 }

@@ -164,6 +164,32 @@ export interface ProbeSettings {
 }
 
 /**
+ * Packetization-layer path-MTU discovery (RFC 4821) in every pod: `net.ipv4.tcp_mtu_probing`,
+ * set in each pod's network namespace by the CNI `tuning` plugin chained in cni-conf.json.
+ * `blackhole` (1): TCP keeps its MSS until full-size segments time out repeatedly (an ICMP
+ * blackhole, e.g. an SD-WAN path that shrank), then probes down from `baseMss` and back up, so the
+ * connection recovers instead of hanging. `always` (2): probes on every connection (costly with
+ * many short-lived connections). `off`: no tuning plugin in the conflist; pods keep the kernel
+ * default 0.
+ */
+export type PmtudMode = 'blackhole' | 'always' | 'off';
+export const PMTUD_MODES: readonly PmtudMode[] = ['blackhole', 'always', 'off'];
+
+export interface PmtudSettings {
+  /**
+   * `net.ipv4.tcp_mtu_probing` in every pod: blackhole = 1, always = 2, off = no tuning plugin.
+   * @default 'blackhole'
+   */
+  readonly mode?: PmtudMode;
+  /**
+   * `net.ipv4.tcp_base_mss` in every pod: the MSS a connection falls back to when probing starts,
+   * at most the planned MSS. Pod traffic only: host-network sockets use the node's sysctls.
+   * @default - not written; the kernel's default (1024) applies
+   */
+  readonly baseMss?: number;
+}
+
+/**
  * `uniform`: one pod MTU for the whole cluster, the smallest path's. `per-path`: each cloud's pods
  * get that cloud's own maximum and routes to other clouds' pod subnets carry the link's MTU.
  */
@@ -210,6 +236,8 @@ export interface Environment {
   readonly probe?: ProbeSettings;
   /** @default 'uniform' */
   readonly mtuMode?: MtuMode;
+  /** @default - mode blackhole (tcp_mtu_probing=1 in every pod), tcp_base_mss left at the kernel's */
+  readonly pmtud?: PmtudSettings;
 }
 
 /** `FlannelSettings` with its defaults filled in. */
@@ -237,6 +265,7 @@ export interface ResolvedEnvironment extends Environment {
   readonly rollout?: ResolvedRolloutSettings;
   readonly probe: Required<ProbeSettings>;
   readonly mtuMode: MtuMode;
+  readonly pmtud: PmtudSettings & { readonly mode: PmtudMode };
 }
 
 export const DEFAULT_IMAGES: Required<Pick<Images, 'flannel' | 'flannelCniPlugin'>> = {
@@ -258,6 +287,9 @@ export const DEFAULT_VNI = 1;
 
 /** The probe when an environment has no `probe` section. */
 export const DEFAULT_PROBE: Required<ProbeSettings> = { enabled: false, intervalSeconds: 300, marginBytes: 10 };
+
+/** `pmtud.mode` when the file leaves it out: probing after a blackhole, as Cilium does by default. */
+export const DEFAULT_PMTUD_MODE: PmtudMode = 'blackhole';
 
 /** The name reports use for a link. */
 export function linkName(link: Link): string {

@@ -10,6 +10,8 @@ import {
   Environment,
   Link,
   MtuMode,
+  PMTUD_MODES,
+  DEFAULT_PMTUD_MODE,
   ResolvedEnvironment,
   ResolvedFlannelSettings,
   ResolvedRolloutSettings,
@@ -408,6 +410,24 @@ function readMtuMode(r: Reader, value: Json, clouds: readonly Cloud[], backend: 
   return value;
 }
 
+/** The smallest `pmtud.baseMss`: the kernel's floor for a sent MSS (TCP_MIN_SND_MSS). */
+export const MIN_BASE_MSS = 48;
+
+function readPmtud(r: Reader, value: Json): ResolvedEnvironment['pmtud'] {
+  const path = ['pmtud'];
+  const obj = r.mapping(value, path, ['mode', 'baseMss']);
+  if (!obj) return { mode: DEFAULT_PMTUD_MODE };
+  let mode = DEFAULT_PMTUD_MODE;
+  if ('mode' in obj) {
+    if (typeof obj.mode === 'string' && (PMTUD_MODES as readonly string[]).includes(obj.mode)) mode = obj.mode as ResolvedEnvironment['pmtud']['mode'];
+    else r.fail([...path, 'mode'], `expected one of ${PMTUD_MODES.join(', ')}, got ${describeValue(obj.mode)}`);
+  }
+  // The upper bound is the planned MSS, checked by the plan; here only what any plan refuses.
+  const baseMss = 'baseMss' in obj ? r.integer(obj.baseMss, [...path, 'baseMss'], MIN_BASE_MSS, MAX_UNDERLAY_MTU - 40, 'an MSS in bytes') : undefined;
+  if (mode === 'off' && 'baseMss' in obj) r.fail([...path, 'baseMss'], 'only applies when pmtud.mode is blackhole or always (mode off writes no sysctl)');
+  return { mode, ...(baseMss !== undefined && { baseMss }) };
+}
+
 /** A copy without keys whose value is `undefined`: in code `{ port: undefined }` means no port, as in YAML. */
 function withoutUndefined(value: Json): Json {
   if (Array.isArray(value)) return value.map(withoutUndefined);
@@ -430,7 +450,7 @@ export function resolveEnvironment(environment: Environment): ResolvedEnvironmen
 export function toEnvironment(document: Json, defaultName?: string): ResolvedEnvironment {
   const doc = withoutUndefined(document);
   const r = new Reader();
-  const root = r.mapping(doc, [], ['name', 'flannel', 'clouds', 'links', 'mssClamp', 'images', 'rollout', 'probe', 'mtuMode']);
+  const root = r.mapping(doc, [], ['name', 'flannel', 'clouds', 'links', 'mssClamp', 'images', 'rollout', 'probe', 'mtuMode', 'pmtud']);
   if (!root) throw new InputError(r.problems);
   let name: string | undefined;
   if ('name' in root) {
@@ -448,6 +468,7 @@ export function toEnvironment(document: Json, defaultName?: string): ResolvedEnv
   const rollout = readRollout(r, root.rollout);
   const probe = readProbe(r, root.probe, clouds);
   const mtuMode = readMtuMode(r, root.mtuMode, clouds, flannel.backend);
+  const pmtud = readPmtud(r, root.pmtud);
   if (r.problems.length > 0) throw new InputError(r.problems);
-  return { name: name!, flannel: flannel as ResolvedFlannelSettings, clouds, links, mssClamp, images, ...(rollout && { rollout }), probe, mtuMode };
+  return { name: name!, flannel: flannel as ResolvedFlannelSettings, clouds, links, mssClamp, images, ...(rollout && { rollout }), probe, mtuMode, pmtud };
 }

@@ -1,4 +1,4 @@
-import { BackendType, Environment, linkName, MtuMode } from '../model/environment';
+import { BackendType, Environment, linkName, MtuMode, PmtudMode } from '../model/environment';
 import { InputError, Problem, YamlPath } from '../model/errors';
 import { resolveEnvironment } from '../model/validate';
 import { BACKEND_OVERHEADS, CNI_BRIDGE, overlayDevices } from './backends';
@@ -94,6 +94,20 @@ export interface UnderlayClamp {
   readonly mss: number;
 }
 
+/** Packetization-layer PMTUD in every pod: the sysctls the CNI tuning plugin writes at pod creation. */
+export interface PmtudPlan {
+  readonly mode: PmtudMode;
+  /** `net.ipv4.tcp_mtu_probing`: 1 (blackhole), 2 (always), 0 (off: no tuning plugin, the kernel default). */
+  readonly tcpMtuProbing: 0 | 1 | 2;
+  /** `net.ipv4.tcp_base_mss`, or null where the kernel default (1024) applies. */
+  readonly baseMss: number | null;
+  /** What the tuning plugin writes in every pod's network namespace, sorted by key; empty when off. */
+  readonly sysctls: Readonly<Record<string, string>>;
+}
+
+/** tcp_mtu_probing per mode (Documentation/networking/ip-sysctl.rst). */
+const TCP_MTU_PROBING: Readonly<Record<PmtudMode, 0 | 1 | 2>> = { off: 0, blackhole: 1, always: 2 };
+
 export interface MtuPlan {
   readonly environment: string;
   /** `uniform`: one pod MTU for every node. `per-path`: each cloud at its own maximum, links at theirs. */
@@ -140,6 +154,8 @@ export interface MtuPlan {
    * family in use (vxlan 50, or 70 when dual-stack). The node init container refuses a smaller NIC.
    */
   readonly nicMtuNeeded: number;
+  /** Packetization-layer PMTUD in every pod (CNI tuning plugin). */
+  readonly pmtud: PmtudPlan;
   /** The derivation, one sentence a line, for people reviewing a change. */
   readonly reasoning: readonly string[];
   /** Things that are allowed but probably wrong, with their location. */
@@ -277,6 +293,8 @@ export function planMtu(environment: Environment): MtuPlan {
   const underlayMtu = underlay('ipv4');
   const underlayMtuV6 = dualStack ? underlay('ipv6') : null;
 
+  const pmtud = pmtudPlan(env.pmtud.mode, env.pmtud.baseMss, Math.min(podMtu - TCP_IP_HEADERS.ipv4, ...(dualStack ? [podMtu - TCP_IP_HEADERS.ipv6] : [])));
+
   const reasoning = [
     `underlay IPv4 MTU ${underlayMtu}: the smallest of ${env.clouds.length} cloud NIC/fabric MTUs and ${env.links.length} link path MTUs`,
     ...(underlayMtuV6 !== null ? [`underlay IPv6 MTU ${underlayMtuV6}`] : []),
@@ -296,6 +314,7 @@ export function planMtu(environment: Environment): MtuPlan {
       ? ['node-to-node TCP between clouds (outside the overlay) is clamped to each link\'s path MTU - 40 (IPv4) / - 60 (IPv6), by destination subnet']
       : []),
     ...(perPath ? perPathReasoning(clouds, links, paths, backend, encap, families) : []),
+    pmtudReasoning(pmtud),
   ];
 
   return {
@@ -320,9 +339,31 @@ export function planMtu(environment: Environment): MtuPlan {
     devices: { overlay: devices.v4, overlayV6: devices.v6, bridge: CNI_BRIDGE },
     deviceMtus,
     nicMtuNeeded: nicMtuNeededFor(podMtu),
+    pmtud,
     reasoning,
     warnings,
   };
+}
+
+/** The pods' PMTUD sysctls; a base MSS above the smallest planned MSS could never be a fallback. */
+function pmtudPlan(mode: PmtudMode, baseMss: number | undefined, smallestMss: number): PmtudPlan {
+  if (baseMss !== undefined && baseMss > smallestMss) {
+    throw new InputError([{ path: ['pmtud', 'baseMss'], message: `expected at most the planned MSS ${smallestMss}: probing falls back to tcp_base_mss, so it must be smaller than what the path carries, got ${baseMss}` }]);
+  }
+  const tcpMtuProbing = TCP_MTU_PROBING[mode];
+  const sysctls: Record<string, string> = mode === 'off' ? {} : {
+    ...(baseMss !== undefined && { 'net.ipv4.tcp_base_mss': String(baseMss) }),
+    'net.ipv4.tcp_mtu_probing': String(tcpMtuProbing),
+  };
+  return { mode, tcpMtuProbing, baseMss: baseMss ?? null, sysctls };
+}
+
+function pmtudReasoning(p: PmtudPlan): string {
+  if (p.mode === 'off') return 'pmtud off: pods keep tcp_mtu_probing 0 (no CNI tuning plugin), so TCP hangs where a path shrinks below the plan and ICMP is lost';
+  const base = p.baseMss === null ? 'tcp_base_mss 1024 (kernel default)' : `tcp_base_mss ${p.baseMss}`;
+  return p.mode === 'blackhole'
+    ? `pods get tcp_mtu_probing=1 (CNI tuning plugin): after repeated timeouts of full-size segments TCP probes from ${base} instead of hanging`
+    : `pods get tcp_mtu_probing=2 (CNI tuning plugin): every connection probes its path MTU from ${base}`;
 }
 
 /** Per-path mode's extra lines: each cloud's own pod MTU, and each link's route MTU. */

@@ -1,4 +1,6 @@
 import { parseEnvironment } from '../../src/config';
+import { InputError } from '../../src/model';
+import { planText } from '../../src/synth';
 import { inputErrors } from '../support/input-errors';
 
 const SEED = `name: seed-dev
@@ -27,6 +29,7 @@ describe('parseEnvironment', () => {
       mssClamp: { enabled: true },
       probe: { enabled: false, intervalSeconds: 300, marginBytes: 10 },
       mtuMode: 'uniform',
+      pmtud: { mode: 'blackhole' },
       images: { flannel: 'ghcr.io/flannel-io/flannel:v0.28.9', flannelCniPlugin: 'ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3' },
     });
   });
@@ -161,5 +164,58 @@ describe('parseEnvironment', () => {
     expect(errors(`${withCidrs('192.168.1.0/24', '10.119.96.0/24')}mtuMode: per-path\n`)[0]).toBe(
       'environments/dev.yaml:5:5: clouds[0]: mtuMode per-path needs a nodeSelector on cloud "cloud-a": each cloud gets its own flannel DaemonSet',
     );
+  });
+});
+
+/** The plan's located errors for a file, as the CLI prints them. */
+function planErrors(text: string): string[] {
+  try {
+    planText(text, 'environments/dev.yaml');
+  } catch (e) {
+    expect(e).toBeInstanceOf(InputError);
+    return (e as Error).message.split('\n');
+  }
+  throw new Error('expected an InputError');
+}
+
+// Seed: path 1380 - vxlan 50 = pod MTU 1330, MSS 1330 - 40 = 1290 (the upper bound of pmtud.baseMss).
+describe('pmtud', () => {
+  test('defaults to blackhole: tcp_mtu_probing 1, tcp_base_mss left to the kernel', () => {
+    expect(planText(SEED, 'x.yaml').plan.pmtud).toEqual({ mode: 'blackhole', tcpMtuProbing: 1, baseMss: null, sysctls: { 'net.ipv4.tcp_mtu_probing': '1' } });
+  });
+
+  test.each([
+    ['always', 2],
+    ['off', 0],
+  ] as const)('mode %s is tcp_mtu_probing %i', (mode, value) => {
+    const p = planText(`${SEED}pmtud:\n  mode: ${mode}\n`, 'x.yaml').plan.pmtud;
+    expect(p.tcpMtuProbing).toBe(value);
+    expect(p.sysctls).toEqual(mode === 'off' ? {} : { 'net.ipv4.tcp_mtu_probing': String(value) });
+  });
+
+  test('baseMss up to the planned MSS 1290 is written as tcp_base_mss', () => {
+    expect(planText(`${SEED}pmtud:\n  baseMss: 1290\n`, 'x.yaml').plan.pmtud.sysctls).toEqual({ 'net.ipv4.tcp_base_mss': '1290', 'net.ipv4.tcp_mtu_probing': '1' });
+  });
+
+  test('fails when baseMss exceeds the planned MSS (1330 - 40 = 1290), located at the key', () => {
+    expect(planErrors(`${SEED}pmtud:\n  baseMss: 1291\n`)).toEqual([
+      'environments/dev.yaml:13:12: pmtud.baseMss: expected at most the planned MSS 1290: probing falls back to tcp_base_mss, so it must be smaller than what the path carries, got 1291',
+    ]);
+  });
+
+  test('fails when dual-stack and baseMss exceeds the IPv6 MSS (pod MTU 1310 = 1380 - 70; 1310 - 60 = 1250)', () => {
+    const dual = SEED.replace('podNetwork: 10.244.0.0/16', 'podNetwork: 10.244.0.0/16\n  podNetworkV6: fd00:10:244::/56');
+    expect(planErrors(`${dual}pmtud:\n  baseMss: 1251\n`)[0]).toContain('pmtud.baseMss: expected at most the planned MSS 1250');
+  });
+
+  test('fails when mode is unknown, baseMss is not an integer in range, or set with mode off', () => {
+    expect(inputErrors(`${SEED}pmtud:\n  mode: on\n`)).toEqual(['environments/dev.yaml:13:9: pmtud.mode: expected one of blackhole, always, off, got "on" (a string)']);
+    expect(inputErrors(`${SEED}pmtud:\n  baseMss: 40\n`)).toEqual(['environments/dev.yaml:13:12: pmtud.baseMss: expected an MSS in bytes between 48 and 9176, got 40']);
+    expect(inputErrors(`${SEED}pmtud:\n  baseMss: "1024"\n`)[0]).toContain('pmtud.baseMss: expected an MSS in bytes between 48 and 9176, got "1024" (a string)');
+    expect(inputErrors(`${SEED}pmtud:\n  mode: off\n  baseMss: 1024\n`)).toEqual(['environments/dev.yaml:14:12: pmtud.baseMss: only applies when pmtud.mode is blackhole or always (mode off writes no sysctl)']);
+  });
+
+  test('fails on an unknown key, suggesting the right one', () => {
+    expect(inputErrors(`${SEED}pmtud:\n  baseMSS: 1024\n`)[0]).toContain('pmtud.baseMSS: unknown key (did you mean "baseMss"?); allowed: mode, baseMss');
   });
 });

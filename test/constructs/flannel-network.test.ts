@@ -45,8 +45,52 @@ describe('FlannelNetwork', () => {
     const ours = synth();
     expect(ours.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(upstream.map((o) => `${o.kind}/${o.metadata.name}`));
     for (const u of upstream) {
-      expect(missingFrom(u, findObject(ours, u.kind, u.metadata.name), `${u.kind}`)).toEqual([]);
+      // The one replaced field: install-cni runs a script that checks the plugin binaries, then
+      // copies the same file to the same place as upstream's install-conf (asserted below).
+      const replaced = /^DaemonSet\.spec\.template\.spec\.initContainers\[install-cni\]\.(command|args)\[\d\]/;
+      expect(missingFrom(u, findObject(ours, u.kind, u.metadata.name), `${u.kind}`).filter((m) => !replaced.test(m))).toEqual([]);
     }
+    const upstreamInstall = findObject(upstream, 'DaemonSet').spec.template.spec.initContainers.find((c: K8sObject) => c.name === 'install-cni');
+    const install = findObject(ours, 'DaemonSet').spec.template.spec.initContainers.find((c: K8sObject) => c.name === 'install-cni');
+    const env = Object.fromEntries(install.env.map((e: K8sObject) => [e.name, e.value]));
+    expect([env.CNI_CONF_SRC, env.CNI_CONF_DEST]).toEqual(upstreamInstall.args);
+  });
+
+  test('cni-conf.json: upstream\'s flannel and portmap entries, then tuning with tcp_mtu_probing=1 (pmtud default blackhole)', () => {
+    const conf = JSON.parse(findObject(synth(), 'ConfigMap').data['cni-conf.json']);
+    expect(conf.plugins.map((p: K8sObject) => p.type)).toEqual(['flannel', 'portmap', 'tuning']);
+    expect(conf.plugins[2]).toEqual({ type: 'tuning', sysctl: { 'net.ipv4.tcp_mtu_probing': '1' } });
+  });
+
+  test.each([
+    // mode -> kernel value (ip-sysctl.rst: 1 = on after a blackhole is detected, 2 = always); baseMss written as given
+    [{ mode: 'always', baseMss: 1200 }, { 'net.ipv4.tcp_base_mss': '1200', 'net.ipv4.tcp_mtu_probing': '2' }],
+    [{ baseMss: 1024 }, { 'net.ipv4.tcp_base_mss': '1024', 'net.ipv4.tcp_mtu_probing': '1' }],
+  ])('pmtud %j: the tuning entry writes %j', (pmtud, sysctl) => {
+    const conf = JSON.parse(findObject(synth({ ...SEED, pmtud }), 'ConfigMap').data['cni-conf.json']);
+    expect(conf.plugins[2]).toEqual({ type: 'tuning', sysctl });
+  });
+
+  test('pmtud off: no tuning entry, and install-cni checks only what upstream\'s list runs', () => {
+    const objects = synth({ ...SEED, pmtud: { mode: 'off' } });
+    const conf = JSON.parse(findObject(objects, 'ConfigMap').data['cni-conf.json']);
+    expect(conf.plugins.map((p: K8sObject) => p.type)).toEqual(['flannel', 'portmap']);
+    const install = findObject(objects, 'DaemonSet').spec.template.spec.initContainers.find((c: K8sObject) => c.name === 'install-cni');
+    expect(install.env.find((e: K8sObject) => e.name === 'CNI_PLUGINS').value).toBe('bridge flannel host-local portmap');
+  });
+
+  test('install-cni checks every binary the conflist runs (flannel delegates to bridge + host-local) and mounts the bin dir read-only, no capabilities', () => {
+    const install = findObject(synth(), 'DaemonSet').spec.template.spec.initContainers.find((c: K8sObject) => c.name === 'install-cni');
+    expect(install.command).toEqual(['/bin/sh', '-c']);
+    expect(install.env).toEqual([
+      { name: 'CNI_CONF_SRC', value: '/etc/kube-flannel/cni-conf.json' },
+      { name: 'CNI_CONF_DEST', value: '/etc/cni/net.d/10-flannel.conflist' },
+      { name: 'CNI_BIN_DIR', value: '/opt/cni/bin' },
+      { name: 'CNI_BIN_DIR_HOST', value: '/opt/cni/bin' },
+      { name: 'CNI_PLUGINS', value: 'bridge flannel host-local portmap tuning' },
+    ]);
+    expect(install.volumeMounts).toContainEqual({ name: 'cni-plugin', mountPath: '/opt/cni/bin', readOnly: true });
+    expect(install.securityContext.capabilities).toEqual({ drop: ['ALL'], add: [] });
   });
 
   test('the parity check can fail', () => {

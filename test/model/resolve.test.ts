@@ -19,6 +19,7 @@ describe('resolveEnvironment', () => {
       images: api.DEFAULT_IMAGES,
       probe: api.DEFAULT_PROBE,
       mtuMode: 'uniform',
+      pmtud: { mode: api.DEFAULT_PMTUD_MODE },
     });
   });
 

@@ -108,6 +108,7 @@ describe('planMtu: derived numbers', () => {
       'binding constraint: link cloud-a~cloud-b path MTU (IPv4) at 1380; vxlan costs 50 bytes over IPv4, so pods get 1380 - 50 = 1330',
       'Backend.MTU 1380 = 1330 + 50: flannel subtracts 50 from it for vxlan, whatever the family',
       'MSS 1290 = 1330 - 40 (IPv4 + TCP headers)',
+      'pods get tcp_mtu_probing=1 (CNI tuning plugin): after repeated timeouts of full-size segments TCP probes from tcp_base_mss 1024 (kernel default) instead of hanging',
     ]);
   });
 
