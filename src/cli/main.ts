@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { formatProblem, InputError } from '../model/errors';
 import { diffCommand } from './diff';
+import { driftCommand } from './drift';
 import { explainCommand } from './explain';
 import { planCommand } from './plan';
 
@@ -12,6 +13,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .addCommand(planCommand())
     .addCommand(diffCommand())
+    .addCommand(driftCommand())
     .addCommand(explainCommand());
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -40,7 +40,7 @@ export function renderDiffMarkdown(report: DiffReport): string {
   const of = `${changed.length} of ${report.environments.length} environment${report.environments.length === 1 ? '' : 's'} changed`;
   out.push(report.base === null ? `${of}.` : `Compared with \`${report.base}\`: ${of}.`, '');
   out.push(
-    ...table(
+    ...markdownTable(
       ['environment', 'change', 'pod MTU', 'Backend.MTU', 'TCP MSS'],
       report.environments.map((e) => {
         const n = (key: string) => e.numbers.find((c) => c.key === key) ?? { old: null, new: null };
@@ -89,7 +89,7 @@ function section(e: PlanDiff): string[] {
   } else {
     const numbers = e.numbers.filter((c) => c.changed);
     if (numbers.length > 0) {
-      out.push(...table(['', 'before', 'after'], numbers.map((c) => [c.label, dash(c.old), dash(c.new)]), ['---', '---:', '---:']), '');
+      out.push(...markdownTable(['', 'before', 'after'], numbers.map((c) => [c.label, dash(c.old), dash(c.new)]), ['---', '---:', '---:']), '');
     }
     out.push(`**Binding constraint:** ${e.binding.why}.`, '');
   }
@@ -97,7 +97,7 @@ function section(e: PlanDiff): string[] {
   out.push(
     `**Headroom**, the bytes each path could carry beyond the largest overlay packet${families}:`,
     '',
-    ...table(
+    ...markdownTable(
       ['path', 'between', 'path MTU', 'headroom'],
       e.paths.map((p) => [
         `${p.kind} \`${p.name}\`${p.binding ? (e.perPath !== undefined ? ' (smallest)' : ' (binding)') : ''}`,
@@ -129,7 +129,7 @@ function underlayClamps(e: PlanDiff): string[] {
   return [
     '**Underlay MSS clamp**, node-to-node TCP between clouds outside the overlay (kubelet, API server, hostNetwork), path MTU - 40 (IPv4) / - 60 (IPv6):',
     '',
-    ...table(
+    ...markdownTable(
       ['on nodes of', 'to', 'destination', 'path MTU', 'MSS'],
       changed.map((c) => [c.cloud, `${c.to} (link \`${c.link}\`)`, `\`${c.cidr}\``, cell(c.pathMtu), mss(c)]),
       ['---', '---', '---', '---:', '---:'],
@@ -168,7 +168,7 @@ function perPathNumbers(pp: PerPathDiff): string[] {
   return [
     `**Per cloud**, what each cloud's flannel DaemonSet gives its nodes and pods${uniformSide !== null ? ` (${uniformSide}: uniform, the cluster's numbers on every cloud)` : ''}:`,
     '',
-    ...table(
+    ...markdownTable(
       ['cloud', 'pod MTU', 'Backend.MTU', 'TCP MSS'],
       pp.clouds.map((c) => [c.cloud, cell(c.podMtu), cell(c.backendMtu), cell(c.mss, c.mssV6)]),
       ['---', '---:', '---:', '---:'],
@@ -176,7 +176,7 @@ function perPathNumbers(pp: PerPathDiff): string[] {
     '',
     `**Per link**, the largest pod packet between the two clouds${uniformSide !== null ? ` (${uniformSide}: uniform, the cluster pod MTU)` : ''}:`,
     '',
-    ...table(
+    ...markdownTable(
       ['link', 'between', 'overlay MTU', 'TCP MSS'],
       pp.links.map((l) => [`\`${l.name}\``, `${l.between[0]} <-> ${l.between[1]}`, cell(l.overlayMtu), cell(l.mss, l.mssV6)]),
       ['---', '---', '---:', '---:'],
@@ -191,7 +191,7 @@ function routeMtus(pp: PerPathDiff): string[] {
   return [
     '**Route MTUs** the route-MTU keeper (in each cloud\'s flannel pods) sets on the routes to the other cloud\'s pod subnets, the link\'s overlay MTU:',
     '',
-    ...table(
+    ...markdownTable(
       ['on nodes of', 'routes to pods of', 'link', 'route MTU'],
       pp.routeMtus.map((r) => [r.cloud, r.peer, `\`${r.link}\``, r.mtu.old === null ? `new, ${r.mtu.new}` : r.mtu.new === null ? `${r.mtu.old}, removed` : cell(r.mtu)]),
       ['---', '---', '---', '---:'],
@@ -277,7 +277,8 @@ function cell(v4: Change<number>, v6: Change<number> = { old: null, new: null })
   return before === after ? after : `${before} -> ${after}`;
 }
 
-function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, align?: readonly string[]): string[] {
+/** A Markdown table, one line per row; `align` defaults to `---` for every column. */
+export function markdownTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>, align?: readonly string[]): string[] {
   const line = (r: readonly string[]) => `| ${r.join(' | ')} |`;
   return [line(header), line(align ?? header.map(() => '---')), ...rows.map(line)];
 }

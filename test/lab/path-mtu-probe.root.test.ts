@@ -9,13 +9,15 @@ import { parseAllDocuments } from 'yaml';
 import { labNamespaces, MtuLab } from '../../lab/engine';
 import { BUSYBOX, IP, imageLikePath } from '../support/netns';
 import { REPO } from '../support/dist';
+import { loadEnvironmentFile } from '../../src/config/load';
+import { decideDrift, parseProbeLog } from '../../src/report/drift';
 
 /** Node B's underlay address in the lab: the only address the probe may target. */
 const LAB_PEER = '192.168.200.2';
 
-function shippedProbe(): { script: string; env: Record<string, string> } {
+function shippedProbe(daemonSet = 'flannel-mtu-probe-cloud-a'): { script: string; env: Record<string, string> } {
   const objects = parseAllDocuments(fs.readFileSync(path.join(REPO, 'dist', 'seed-dev.k8s.yaml'), 'utf8')).map((d) => d.toJS());
-  const ds = objects.find((o) => o?.kind === 'DaemonSet' && o.metadata.name === 'flannel-mtu-probe-cloud-a');
+  const ds = objects.find((o) => o?.kind === 'DaemonSet' && o.metadata.name === daemonSet);
   const c = ds.spec.template.spec.containers.find((x: { name: string }) => x.name === 'probe');
   return { script: c.args[0], env: Object.fromEntries(c.env.map((e: { name: string; value?: string }) => [e.name, e.value ?? ''])) };
 }
@@ -92,6 +94,41 @@ describe('path-MTU probe from dist/, on a real kernel', () => {
     expect(r.status).toBe(3);
     expect(r.seconds).toBeLessThan(10);
   }, 60_000);
+
+  // The drift fixture (test/fixtures/probe-seed-dev.log, see test/fixtures/README.md): both
+  // clouds' shipped probes, a round at the declared 1380 and one after the SD-WAN shrank to
+  // 1360, stdout and stderr, each line prefixed as `kubectl logs --prefix` does. Regenerated here
+  // on every root run; it must match the committed file except the per-round "seconds", and it
+  // must drive `flannel-mtu drift` to lower the seed's sdwan from 1380 to 1360.
+  test('records the probe log the drift fixture holds, and it still parses and decides the same', () => {
+    const nodes = [
+      { ds: 'flannel-mtu-probe-cloud-a', ns: 'nodeA', peer: LAB_PEER },
+      { ds: 'flannel-mtu-probe-cloud-b', ns: 'nodeB', peer: '192.168.100.2' },
+    ];
+    const round = (n: (typeof nodes)[number]) => {
+      const p = shippedProbe(n.ds);
+      const targets = p.env.PROBE_TARGETS.split('\n').map((l) => l.replace(/^(\S+ \S+ 4) \S+ /, `$1 ${n.peer} `)).join('\n');
+      const env = { ...p.env, PROBE_TARGETS: targets, PROBE_INTERVAL: '0', PROBE_STATUS: status, PATH: toolbox };
+      const r = spawnSync(IP, ['netns', 'exec', `${lab.labId}-${n.ns}`, BUSYBOX, 'sh', '-c', p.script], { env, encoding: 'utf8', timeout: 60_000 });
+      return `${r.stdout}${r.stderr}`.split('\n').filter((l) => l !== '').map((l) => `[pod/${n.ds}-lab/probe] ${l}`);
+    };
+    const lines: string[] = [];
+    for (const pathMtu of [1380, 1360]) {
+      lab.reconfig({ nicMtuA: 1400, nicMtuB: 1400, pathMtu });
+      for (const n of nodes) lines.push(...round(n));
+    }
+    const recorded = `${lines.join('\n')}\n`;
+    const fixture = path.join(REPO, 'test', 'fixtures', 'probe-seed-dev.log');
+    if (process.env.UPDATE_FIXTURE === '1') fs.writeFileSync(fixture, recorded);
+    const timeless = (t: string) => t.replace(/"seconds":\d+/g, '"seconds":N');
+    expect(timeless(recorded)).toBe(timeless(fs.readFileSync(fixture, 'utf8')));
+
+    const log = parseProbeLog(recorded, 'recorded');
+    expect(log.results).toHaveLength(4);
+    const decision = decideDrift(loadEnvironmentFile(path.join(REPO, 'environments', 'seed-dev.yaml')).environment, log);
+    // Smallest per direction over the two rounds: 1360 both ways, below the declared 1380.
+    expect(decision.links).toEqual([expect.objectContaining({ link: 'sdwan', family: 'ipv4', declared: 1380, measured: 1360, verdict: 'lower', value: 1360 })]);
+  }, 180_000);
 
   test('fails on a hostile target line before sending anything', () => {
     const r = probe('sdwan cloud-b 4 $(reboot) 1380 1400');
