@@ -55,7 +55,7 @@ export function planToText(plan: MtuPlan): string {
             ['Backend.MTU', plan.backendMtu === null ? '-' : String(plan.backendMtu), plan.backendMtu === null ? `${plan.backend} takes none` : `net-conf.json; flannel subtracts ${plan.flannelOverhead}`],
             ['pod MTU', String(plan.podMtu), Object.keys(plan.deviceMtus).join(', ') + ', pod eth0'],
           ]),
-        ...(plan.mtuMode === 'per-path' ? [] : [['TCP MSS', `${plan.mss}${v6(plan.mssV6)}`, 'pod MTU - 40 (IPv4), - 60 (IPv6)']]),
+        ...(plan.mtuMode === 'per-path' ? [] : [['TCP MSS', `${plan.mss}${v6(plan.mssV6)}`, plan.tunnelMode !== null ? 'pod MTU held to a multiple of 16 within each fit (wireguard padding), - 40 (IPv4), - 60 (IPv6)' : 'pod MTU - 40 (IPv4), - 60 (IPv6)']]),
       ],
     ),
     pmtudText(plan.pmtud),

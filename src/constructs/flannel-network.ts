@@ -330,6 +330,8 @@ export function netConfJson(plan: MtuPlan, flannel: ResolvedFlannelSettings): Re
     backend.VNI = flannel.vni;
     if (flannel.port !== undefined) backend.Port = flannel.port;
   }
+  // written even when it is flannel's default, so the devices the plan names are the ones flanneld creates
+  if (plan.tunnelMode !== null) backend.Mode = plan.tunnelMode;
   return {
     Network: flannel.podNetwork,
     ...(flannel.podNetworkV6 !== undefined && { EnableIPv6: true, IPv6Network: flannel.podNetworkV6 }),

@@ -11,6 +11,18 @@ export type BackendType = 'vxlan' | 'wireguard' | 'host-gw';
 export const BACKEND_TYPES: readonly BackendType[] = ['vxlan', 'wireguard', 'host-gw'];
 
 /**
+ * flannel's wireguard `Backend.Mode`. `separate`: flannel-wg carries IPv4 over the IPv4 underlay
+ * and, when dual-stack, flannel-wg-v6 carries IPv6 over the IPv6 underlay. `auto`: one flannel-wg
+ * carries both families, over IPv4 or IPv6 chosen per peer (IPv6 only for a peer whose IPv4
+ * address is private and whose IPv6 address is not). flannel's `ipv4` and `ipv6` (one tunnel
+ * over a fixed family) are not supported.
+ */
+export type WireguardTunnelMode = 'separate' | 'auto';
+export const WIREGUARD_TUNNEL_MODES: readonly WireguardTunnelMode[] = ['separate', 'auto'];
+/** flannel's default `Backend.Mode`. */
+export const DEFAULT_TUNNEL_MODE: WireguardTunnelMode = 'separate';
+
+/**
  * How flanneld picks the interface (NIC) it sends overlay traffic through: its `--iface`,
  * `--iface-regex` and `--iface-can-reach` arguments, tried in that order. The NIC whose MTU the plan
  * uses (`clouds[].nicMtu`) must be the one flannel picks.
@@ -58,6 +70,11 @@ export interface FlannelSettings {
    * @default - the kernel default, 8472 (flannel sends Port 0)
    */
   readonly port?: number;
+  /**
+   * wireguard only: which tunnels flannel creates (`Backend.Mode`), see `WireguardTunnelMode`.
+   * @default 'separate'
+   */
+  readonly tunnelMode?: WireguardTunnelMode;
 }
 
 export interface Cloud {
@@ -240,11 +257,12 @@ export interface Environment {
   readonly pmtud?: PmtudSettings;
 }
 
-/** `FlannelSettings` with its defaults filled in. */
+/** `FlannelSettings` with its defaults filled in; `tunnelMode` is filled in for wireguard only. */
 export type ResolvedFlannelSettings = FlannelSettings & {
   readonly backend: BackendType;
   readonly vni: number;
 };
+
 
 /** `RolloutSettings` with its defaults filled in. */
 export type ResolvedRolloutSettings = RolloutSettings & {

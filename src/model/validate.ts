@@ -6,6 +6,7 @@ import {
   DEFAULT_IMAGES,
   DEFAULT_PROBE,
   DEFAULT_ROLLOUT_TIMEOUT_SECONDS,
+  DEFAULT_TUNNEL_MODE,
   DEFAULT_VNI,
   Environment,
   Link,
@@ -15,6 +16,8 @@ import {
   ResolvedEnvironment,
   ResolvedFlannelSettings,
   ResolvedRolloutSettings,
+  WIREGUARD_TUNNEL_MODES,
+  WireguardTunnelMode,
 } from './environment';
 import { Cidr, cidrProblem, cidrsOverlap, isIpv4, isIpv6, parseCidr } from './net';
 
@@ -110,7 +113,7 @@ const MTU = (r: Reader, v: Json, p: YamlPath) => r.integer(v, p, MIN_UNDERLAY_MT
 
 function readFlannel(r: Reader, value: Json): Partial<ResolvedFlannelSettings> {
   const path = ['flannel'];
-  const obj = r.mapping(value, path, ['backend', 'podNetwork', 'podNetworkV6', 'vni', 'port']);
+  const obj = r.mapping(value, path, ['backend', 'podNetwork', 'podNetworkV6', 'vni', 'port', 'tunnelMode']);
   if (!obj) return {};
   let backend: BackendType | undefined = 'vxlan';
   if ('backend' in obj) {
@@ -137,8 +140,27 @@ function readFlannel(r: Reader, value: Json): Partial<ResolvedFlannelSettings> {
     // vni: 1 is what resolving fills in for every backend, so a resolved environment validates again.
     for (const key of ['vni', 'port']) if (key in obj && !(key === 'vni' && obj.vni === DEFAULT_VNI)) r.fail([...path, key], `only applies to the vxlan backend, not ${backend}`);
   }
-  return { backend, podNetwork, ...(podNetworkV6 !== undefined && { podNetworkV6 }), vni, ...(port !== undefined && { port }) };
+  const tunnelMode = readTunnelMode(r, obj, backend);
+  return { backend, podNetwork, ...(podNetworkV6 !== undefined && { podNetworkV6 }), vni, ...(port !== undefined && { port }), ...(tunnelMode !== undefined && { tunnelMode }) };
 }
+
+function readTunnelMode(r: Reader, obj: Obj, backend: BackendType | undefined): WireguardTunnelMode | undefined {
+  const path = ['flannel', 'tunnelMode'];
+  if (backend !== 'wireguard') {
+    if ('tunnelMode' in obj) r.fail(path, `only applies to the wireguard backend, not ${backend}`);
+    return undefined;
+  }
+  if (!('tunnelMode' in obj)) return DEFAULT_TUNNEL_MODE;
+  const m = obj.tunnelMode;
+  if (m === 'ipv4' || m === 'ipv6') {
+    return r.fail(path, `tunnelMode "${m}" is not supported: flannel-mtu plans separate (one tunnel per family) and auto (one tunnel, over IPv4 or IPv6 per peer, so the pod MTU fits both)`);
+  }
+  if (typeof m !== 'string' || !(WIREGUARD_TUNNEL_MODES as readonly string[]).includes(m)) {
+    return r.fail(path, `expected one of ${WIREGUARD_TUNNEL_MODES.join(', ')}, got ${describeValue(m)}`);
+  }
+  return m as WireguardTunnelMode;
+}
+
 
 /** The clouds, and every cloud name that was readable (so one bad nicMtu does not make links fail too). */
 function readClouds(r: Reader, value: Json): { clouds: Cloud[]; names: string[] } {

@@ -1,4 +1,4 @@
-import { BackendType } from '../model/environment';
+import { BackendType, WireguardTunnelMode } from '../model/environment';
 
 /** What each backend costs on the wire, and what flannel v0.28.9 subtracts from `Backend.MTU`. */
 export interface BackendOverhead {
@@ -22,13 +22,17 @@ export const BACKEND_OVERHEADS: Readonly<Record<BackendType, BackendOverhead>> =
   'host-gw': { flannelSubtracts: 0, ipv4: 0, ipv6: 0, acceptsMtu: false },
 };
 
-/** Names of the devices flannel and the CNI bridge plugin create on a node. */
-export function overlayDevices(backend: BackendType, vni: number, dualStack: boolean): { v4: string | null; v6: string | null } {
+/**
+ * Names of the devices that carry each family's overlay traffic on a node. wireguard `auto` has one
+ * device, flannel-wg, for both (pkg/backend/wireguard/wireguard.go, RegisterNetwork).
+ */
+export function overlayDevices(backend: BackendType, vni: number, dualStack: boolean, tunnelMode?: WireguardTunnelMode): { v4: string | null; v6: string | null } {
   switch (backend) {
     case 'vxlan':
       return { v4: `flannel.${vni}`, v6: dualStack ? `flannel-v6.${vni}` : null };
     case 'wireguard':
-      return { v4: 'flannel-wg', v6: dualStack ? 'flannel-wg-v6' : null };
+      return { v4: 'flannel-wg', v6: !dualStack ? null : tunnelMode === 'auto' ? 'flannel-wg' : 'flannel-wg-v6' };
+
     case 'host-gw':
       return { v4: null, v6: null };
   }

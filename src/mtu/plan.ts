@@ -1,4 +1,4 @@
-import { BackendType, Environment, linkName, MtuMode, PmtudMode } from '../model/environment';
+import { BackendType, Environment, linkName, MtuMode, PmtudMode, WireguardTunnelMode } from '../model/environment';
 import { InputError, Problem, YamlPath } from '../model/errors';
 import { resolveEnvironment } from '../model/validate';
 import { BACKEND_OVERHEADS, CNI_BRIDGE, overlayDevices } from './backends';
@@ -113,6 +113,10 @@ export interface MtuPlan {
   /** `uniform`: one pod MTU for every node. `per-path`: each cloud at its own maximum, links at theirs. */
   readonly mtuMode: MtuMode;
   readonly backend: BackendType;
+  /** wireguard's `Backend.Mode`, or null for other backends. */
+  readonly tunnelMode: WireguardTunnelMode | null;
+  /** wireguard: each device, the families it carries and its fit (the padding cliff's edge); else empty. */
+  readonly wireguardTunnels: readonly WireguardTunnel[];
   readonly dualStack: boolean;
   /** Smallest IPv4 underlay path MTU between any two nodes. */
   readonly underlayMtu: number;
@@ -131,9 +135,12 @@ export interface MtuPlan {
    * and `links` for what each cloud and link really gets).
    */
   readonly podMtu: number;
-  /** TCP MSS for IPv4 overlay traffic: podMtu - 40. */
+  /**
+   * TCP MSS for IPv4 overlay traffic: podMtu - 40; for wireguard the largest multiple of 16 not
+   * above podMtu and IPv4's fit, - 40 (see `wireguardTcpPacket`).
+   */
   readonly mss: number;
-  /** TCP MSS for IPv6 overlay traffic: podMtu - 60, or null when single-stack. */
+  /** TCP MSS for IPv6 overlay traffic: podMtu (wireguard: aligned as for IPv4) - 60, or null when single-stack. */
   readonly mssV6: number | null;
   /** The constraint that sets podMtu. */
   readonly binding: Constraint;
@@ -177,6 +184,8 @@ export function planMtu(environment: Environment): MtuPlan {
   const overhead = BACKEND_OVERHEADS[backend];
   const families: IpFamily[] = dualStack ? ['ipv4', 'ipv6'] : ['ipv4'];
   const encap = (f: IpFamily) => (f === 'ipv4' ? overhead.ipv4 : overhead.ipv6);
+  // resolving fills tunnelMode in for wireguard
+  const tunnelMode = backend === 'wireguard' ? env.flannel.tunnelMode ?? null : null;
 
   if (backend === 'host-gw' && env.clouds.length > 1) {
     throw new InputError([{ path: ['flannel', 'backend'], message: `host-gw routes pod traffic unencapsulated and needs every node on one L2 segment; ${env.clouds.length} clouds joined by links are not: use vxlan or wireguard` }]);
@@ -221,7 +230,11 @@ export function planMtu(environment: Environment): MtuPlan {
   const pathMtuOf = (family: IpFamily, kind: 'cloud' | 'link', name: string) =>
     constraints.find((c) => c.family === family && c.kind === kind && c.name === name)!.mtu;
   const perPath = env.mtuMode === 'per-path';
-  const devices = overlayDevices(backend, vni, dualStack);
+  const devices = overlayDevices(backend, vni, dualStack, tunnelMode ?? undefined);
+  const wireguard = tunnelMode !== null ? wireguardTunnels(tunnelMode, families, underlay, encap, devices) : [];
+  const tcpPacket = (f: IpFamily) => (tunnelMode !== null ? wireguardTcpPacket(wireguard, f, podMtu) : podMtu);
+  const mss = tcpPacket('ipv4') - TCP_IP_HEADERS.ipv4;
+  const mssV6 = dualStack ? tcpPacket('ipv6') - TCP_IP_HEADERS.ipv6 : null;
   const nicMtuNeededFor = (mtu: number) => mtu + Math.max(...families.map(encap));
   const deviceMtusFor = (mtu: number) => Object.fromEntries(
     [devices.v4, devices.v6, CNI_BRIDGE].filter((d): d is string => d !== null).sort().map((d) => [d, mtu]),
@@ -237,8 +250,8 @@ export function planMtu(environment: Environment): MtuPlan {
       nicMtu: c.nicMtu,
       podMtu: mtu,
       backendMtu: overhead.acceptsMtu ? mtu + overhead.flannelSubtracts : null,
-      mss: mtu - TCP_IP_HEADERS.ipv4,
-      mssV6: dualStack ? mtu - TCP_IP_HEADERS.ipv6 : null,
+      mss: perPath ? mtu - TCP_IP_HEADERS.ipv4 : mss,
+      mssV6: !dualStack ? null : perPath ? mtu - TCP_IP_HEADERS.ipv6 : mssV6,
       deviceMtus: deviceMtusFor(mtu),
       nicMtuNeeded: nicMtuNeededFor(mtu),
       binding: cloudBinding,
@@ -259,7 +272,7 @@ export function planMtu(environment: Environment): MtuPlan {
   const links: LinkPlan[] = env.links.map((l) => {
     const p = rawPaths.find((x) => x.kind === 'link' && x.name === linkName(l))!;
     const mtu = perPath ? Math.min(p.v4 - encap('ipv4'), ...(p.v6 !== null ? [p.v6 - encap('ipv6')] : [])) : podMtu;
-    return { name: linkName(l), between: [l.between[0], l.between[1]] as const, overlayMtu: mtu, mss: mtu - TCP_IP_HEADERS.ipv4, mssV6: dualStack ? mtu - TCP_IP_HEADERS.ipv6 : null };
+    return { name: linkName(l), between: [l.between[0], l.between[1]] as const, overlayMtu: mtu, mss: perPath ? mtu - TCP_IP_HEADERS.ipv4 : mss, mssV6: !dualStack ? null : perPath ? mtu - TCP_IP_HEADERS.ipv6 : mssV6 };
   });
 
   // Headroom against what the path carries: the cluster pod MTU in uniform mode; in per-path mode
@@ -308,8 +321,9 @@ export function planMtu(environment: Environment): MtuPlan {
       backendMtu !== null
         ? `Backend.MTU ${backendMtu} = ${podMtu} + ${overhead.flannelSubtracts}: flannel subtracts ${overhead.flannelSubtracts} from it for ${backend}, whatever the family`
         : `${backend} takes no Backend.MTU; cni-conf.json sets the pod MTU ${podMtu} explicitly`,
-      `MSS ${podMtu - TCP_IP_HEADERS.ipv4} = ${podMtu} - 40 (IPv4 + TCP headers)${dualStack ? `; IPv6 MSS ${podMtu - TCP_IP_HEADERS.ipv6} = ${podMtu} - 60` : ''}`,
+      `MSS ${mss} = ${tcpPacket('ipv4')} - 40 (IPv4 + TCP headers)${mssV6 !== null ? `; IPv6 MSS ${mssV6} = ${tcpPacket('ipv6')} - 60` : ''}`,
     ]),
+    ...wireguardReasoning(wireguard, podMtu, tcpPacket, families),
     ...(underlayClamps.length > 0
       ? ['node-to-node TCP between clouds (outside the overlay) is clamped to each link\'s path MTU - 40 (IPv4) / - 60 (IPv6), by destination subnet']
       : []),
@@ -321,6 +335,8 @@ export function planMtu(environment: Environment): MtuPlan {
     environment: env.name,
     mtuMode: env.mtuMode,
     backend,
+    tunnelMode,
+    wireguardTunnels: wireguard,
     dualStack,
     underlayMtu,
     underlayMtuV6,
@@ -329,8 +345,8 @@ export function planMtu(environment: Environment): MtuPlan {
     encapOverhead: overhead.ipv4,
     encapOverheadV6: dualStack ? overhead.ipv6 : null,
     podMtu,
-    mss: podMtu - TCP_IP_HEADERS.ipv4,
-    mssV6: dualStack ? podMtu - TCP_IP_HEADERS.ipv6 : null,
+    mss,
+    mssV6,
     binding,
     paths,
     clouds,
@@ -366,7 +382,71 @@ function pmtudReasoning(p: PmtudPlan): string {
     : `pods get tcp_mtu_probing=2 (CNI tuning plugin): every connection probes its path MTU from ${base}`;
 }
 
+/** WireGuard pads every packet to a multiple of this many bytes, but never beyond the device MTU. */
+export const WIREGUARD_PADDING = 16;
+
+const floorPadding = (n: number) => n - (n % WIREGUARD_PADDING);
+
+/** One flannel wireguard device: the inner families it carries and the underlay families it may use. */
+export interface WireguardTunnel {
+  readonly device: string;
+  readonly carries: readonly IpFamily[];
+  readonly underlays: readonly IpFamily[];
+  /**
+   * The largest packet the device can carry on every path (smallest underlay MTU - 60 over IPv4,
+   * - 80 over IPv6, over each underlay it may use). A device MTU above it carries only
+   * floorPadding(fit)-byte packets: WireGuard pads the rest past the path (the padding cliff).
+   */
+  readonly fit: number;
+}
+
+/** The wireguard devices of a tunnel mode (pkg/backend/wireguard/wireguard.go, RegisterNetwork). */
+function wireguardTunnels(
+  mode: WireguardTunnelMode,
+  families: readonly IpFamily[],
+  underlay: (f: IpFamily) => number,
+  encap: (f: IpFamily) => number,
+  devices: { v4: string | null; v6: string | null },
+): WireguardTunnel[] {
+  const fit = (underlays: readonly IpFamily[]) => Math.min(...underlays.map((u) => underlay(u) - encap(u)));
+  // auto: one device, over IPv4 or IPv6 chosen per peer, so it must fit both
+  if (mode === 'auto') return [{ device: devices.v4!, carries: families, underlays: families, fit: fit(families) }];
+  return families.map((f) => ({ device: (f === 'ipv4' ? devices.v4 : devices.v6)!, carries: [f], underlays: [f], fit: fit([f]) }));
+}
+
+/**
+ * The largest TCP packet (MSS + headers) for a family over wireguard: the largest multiple of 16
+ * not above the pod MTU and the fit of the device that carries the family. TCP clamped to it
+ * crosses every path even through a device whose MTU is above its fit (a node still on a larger
+ * Backend.MTU during a rollout, or a hand-set one), where WireGuard's padding would push a
+ * fit-sized packet past the path. It costs at most 15 bytes per segment.
+ */
+export function wireguardTcpPacket(tunnels: readonly WireguardTunnel[], family: IpFamily, podMtu: number): number {
+  const t = tunnels.find((x) => x.carries.includes(family))!;
+  return Math.min(podMtu, floorPadding(t.fit));
+}
+
+/** What the padding cliff means for each wireguard device of the plan, and for the MSS. */
+function wireguardReasoning(tunnels: readonly WireguardTunnel[], podMtu: number, tcpPacket: (f: IpFamily) => number, families: readonly IpFamily[]): string[] {
+  const over = (t: WireguardTunnel) => t.underlays.map((u) => familyName(u)).join(' or ');
+  const lines = tunnels.map((t) => {
+    const where = podMtu === t.fit
+      ? `exactly its fit over ${over(t)}`
+      : `${t.fit - podMtu} below its fit ${t.fit} over ${over(t)}, so a path up to ${t.fit - podMtu} bytes smaller than declared still carries every pod packet`;
+    const cliff = t.fit % WIREGUARD_PADDING === 0
+      ? `loses only the packets above ${t.fit} (${t.fit} is a multiple of 16)`
+      : `blackholes every packet from ${floorPadding(t.fit) + 1} bytes up, not only those above ${t.fit}`;
+    return `${t.device} at ${podMtu} is ${where}; wireguard pads every packet to a multiple of 16 bytes but never beyond the device MTU, so a ${t.device} MTU above ${t.fit} (a larger Backend.MTU: upstream's NIC - 80, a hand-set one, a node not yet rolled) ${cliff}`;
+  });
+  const held = families.filter((f) => tcpPacket(f) < podMtu);
+  if (held.length > 0) {
+    lines.push(`TCP is held to ${held.map((f) => `${tcpPacket(f)} (${familyName(f)})`).join(' and ')}, the largest multiple of 16 within the fit, so the MSS clamp alone carries TCP across such a device too (at most 15 bytes per segment)`);
+  }
+  return lines;
+}
+
 /** Per-path mode's extra lines: each cloud's own pod MTU, and each link's route MTU. */
+
 function perPathReasoning(clouds: readonly CloudPlan[], links: readonly LinkPlan[], paths: readonly PathPlan[], backend: BackendType, encap: (f: IpFamily) => number, families: readonly IpFamily[]): string[] {
   const flannelSubtracts = BACKEND_OVERHEADS[backend].flannelSubtracts;
   return [

@@ -421,7 +421,7 @@ function risk(status: DiffStatus, o: MtuPlan | null, n: MtuPlan | null, rolls: b
   if (n!.podMtu < o!.podMtu) {
     return {
       level: 'lower',
-      text: `lowering the pod MTU (${o!.podMtu} -> ${n!.podMtu}) is safe but needs restarts: pods created before keep ${o!.podMtu} until they are recreated, and the TCPMSS clamp (MSS ${n!.mss}) keeps their TCP within the new path meanwhile`,
+      text: `lowering the pod MTU (${o!.podMtu} -> ${n!.podMtu}) is safe but needs restarts: pods created before keep ${o!.podMtu} until they are recreated, and the TCPMSS clamp (MSS ${n!.mss}) keeps their TCP within the new path meanwhile${wireguardCliff(o!, n!)}`,
     };
   }
   if (n!.podMtu > o!.podMtu) {
@@ -434,6 +434,17 @@ function risk(status: DiffStatus, o: MtuPlan | null, n: MtuPlan | null, rolls: b
     level: 'same-mtu',
     text: rolls ? `the pod MTU stays ${n!.podMtu}, but flannel's configuration changes: the DaemonSet rolls, pods need no restart` : `the pod MTU stays ${n!.podMtu}: only the plan (underlay, headroom) changes, nothing restarts`,
   };
+}
+
+/**
+ * Lowering a wireguard MTU below what a device still has on nodes not yet rolled: WireGuard pads
+ * past the new fit, so more than the bytes above it are lost (the padding cliff).
+ */
+function wireguardCliff(o: MtuPlan, n: MtuPlan): string {
+  const over = n.wireguardTunnels.filter((t) => o.podMtu > t.fit);
+  if (over.length === 0) return '';
+  const lost = over.map((t) => `${t.device} ${t.fit - (t.fit % 16) + 1}-${o.podMtu} bytes (fit ${t.fit})`).join(', ');
+  return `; until flannel rolls on a node its wireguard devices keep ${o.podMtu}, above the new fit, and WireGuard's 16-byte padding blackholes every packet of ${lost} there, not only the bytes above the fit: TCP crosses (the MSS holds it to a multiple of 16), other traffic of those sizes does not until the node is rolled`;
 }
 
 /** The flannel DaemonSets a plan's manifest has: `kube-flannel-ds`, or one per cloud in per-path mode. */

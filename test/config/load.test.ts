@@ -94,6 +94,17 @@ describe('parseEnvironment', () => {
     ]);
   });
 
+  test('tunnelMode: wireguard only, separate or auto', () => {
+    const wg = (mode: string) => SEED.replace('flannel:\n', `flannel:\n  backend: wireguard\n  tunnelMode: ${mode}\n`);
+    expect(errors(SEED.replace('flannel:\n', 'flannel:\n  tunnelMode: auto\n'))).toEqual(['environments/dev.yaml:3:15: flannel.tunnelMode: only applies to the wireguard backend, not vxlan']);
+    expect(errors(wg('ipv6'))[0]).toMatch(/^environments\/dev\.yaml:4:15: flannel\.tunnelMode: tunnelMode "ipv6" is not supported: flannel-mtu plans separate .* and auto/);
+    expect(errors(wg('Auto'))).toEqual(['environments/dev.yaml:4:15: flannel.tunnelMode: expected one of separate, auto, got "Auto" (a string)']);
+    expect(parseEnvironment(wg('auto'), 'environments/dev.yaml').environment.flannel).toMatchObject({ backend: 'wireguard', tunnelMode: 'auto' });
+    // flannel's default is written out for wireguard, and vxlan gets none
+    expect(parseEnvironment(SEED.replace('flannel:\n', 'flannel:\n  backend: wireguard\n'), 'environments/dev.yaml').environment.flannel.tunnelMode).toBe('separate');
+    expect(parseEnvironment(SEED, 'environments/dev.yaml').environment.flannel).not.toHaveProperty('tunnelMode');
+  });
+
   test('fails on backends flannel-mtu cannot plan', () => {
     expect(errors(SEED.replace('flannel:\n', 'flannel:\n  backend: udp\n'))[0]).toBe(
       'environments/dev.yaml:3:12: flannel.backend: backend "udp" is not supported: flannel takes no MTU for it, so no derived MTU could reach the nodes; use vxlan or wireguard',

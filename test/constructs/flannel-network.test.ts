@@ -106,7 +106,7 @@ describe('FlannelNetwork', () => {
     const cm = findObject(synth({ ...SEED, flannel: { backend: 'wireguard', podNetwork: '10.244.0.0/16', podNetworkV6: 'fd00:10:244::/56' } }), 'ConfigMap');
     // wireguard dual-stack: 1380 - 80 (IPv6 cost) = 1300 for pods; Backend.MTU 1300 + 80 = 1380.
     expect(JSON.parse(cm.data['net-conf.json'])).toEqual({
-      Network: '10.244.0.0/16', EnableIPv6: true, IPv6Network: 'fd00:10:244::/56', EnableNFTables: false, Backend: { Type: 'wireguard', MTU: 1380 },
+      Network: '10.244.0.0/16', EnableIPv6: true, IPv6Network: 'fd00:10:244::/56', EnableNFTables: false, Backend: { Type: 'wireguard', MTU: 1380, Mode: 'separate' },
     });
     expect(JSON.parse(cm.data['cni-conf.json']).plugins[0].delegate.mtu).toBe(1300);
   });

@@ -82,14 +82,35 @@ describe('planMtu: derived numbers', () => {
 
   test('wireguard over IPv4: costs 60, flannel subtracts 80: pods 1380 - 60 = 1320, Backend.MTU 1320 + 80 = 1400', () => {
     const plan = planMtu(env({}, { backend: 'wireguard' }));
-    expect(plan).toMatchObject({ backendMtu: 1400, podMtu: 1320, mss: 1280, flannelOverhead: 80, encapOverhead: 60 });
+    // MSS: TCP packets held to 1312 (1320 rounded down to a multiple of 16, wireguard's padding) - 40 = 1272
+    expect(plan).toMatchObject({ backendMtu: 1400, podMtu: 1320, mss: 1272, flannelOverhead: 80, encapOverhead: 60, tunnelMode: 'separate' });
     expect(plan.deviceMtus).toEqual({ 'cni0': 1320, 'flannel-wg': 1320 });
+    expect(plan.reasoning).toContain('MSS 1272 = 1312 - 40 (IPv4 + TCP headers)');
+    expect(plan.reasoning.join('\n')).toMatch(/flannel-wg at 1320 is exactly its fit over IPv4; .* a flannel-wg MTU above 1320 .* blackholes every packet from 1313 bytes up/);
   });
 
-  test('wireguard dual-stack: IPv6 costs 80, pods 1380 - 80 = 1300, Backend.MTU 1380', () => {
+  test('wireguard dual-stack (separate): IPv6 costs 80, pods 1380 - 80 = 1300, Backend.MTU 1380', () => {
     const plan = planMtu(env({}, { backend: 'wireguard', podNetworkV6: 'fd00::/56' }));
-    expect(plan).toMatchObject({ backendMtu: 1380, podMtu: 1300, mss: 1260, mssV6: 1240 });
+    // IPv4 fit 1380 - 60 = 1320, rounded 1312 >= 1300: MSS 1300 - 40 = 1260; IPv6 fit 1300, rounded 1296: 1296 - 60 = 1236
+    expect(plan).toMatchObject({ backendMtu: 1380, podMtu: 1300, mss: 1260, mssV6: 1236 });
     expect(plan.devices).toEqual({ overlay: 'flannel-wg', overlayV6: 'flannel-wg-v6', bridge: 'cni0' });
+    expect(plan.reasoning.join('\n')).toMatch(/flannel-wg at 1300 is 20 below its fit 1320 over IPv4, so a path up to 20 bytes smaller than declared/);
+  });
+
+  test('wireguard dual-stack (auto): one flannel-wg for both families that must fit both underlays', () => {
+    const plan = planMtu(env({}, { backend: 'wireguard', podNetworkV6: 'fd00::/56', tunnelMode: 'auto' }));
+    // the IPv6 underlay may carry either family: fit 1380 - 80 = 1300 for both, rounded 1296
+    expect(plan).toMatchObject({ backendMtu: 1380, podMtu: 1300, mss: 1256, mssV6: 1236, tunnelMode: 'auto' });
+    expect(plan.devices).toEqual({ overlay: 'flannel-wg', overlayV6: 'flannel-wg', bridge: 'cni0' });
+    expect(plan.deviceMtus).toEqual({ 'cni0': 1300, 'flannel-wg': 1300 });
+  });
+
+  test('wireguard whose fit is a multiple of 16: nothing held back, the cliff costs nothing below the fit', () => {
+    // path 1388 - 60 = 1328 = 83 x 16
+    const plan = planMtu(env(twoClouds(1500, 1500, { pathMtu: 1388 }), { backend: 'wireguard' }));
+    expect(plan).toMatchObject({ podMtu: 1328, mss: 1288 });
+    expect(plan.reasoning.join('\n')).toMatch(/loses only the packets above 1328 \(1328 is a multiple of 16\)/);
+    expect(plan.reasoning.join('\n')).not.toMatch(/TCP is held to/);
   });
 
   test('host-gw in one cloud: no encapsulation, pods get the NIC MTU 1500, flannel takes no Backend.MTU', () => {

@@ -204,4 +204,15 @@ describe('mtuMode per-path (derivations in scenarios.ts)', () => {
     expect(d.risk.text).toBe('new environment: pods get their cloud\'s MTU (aws 8951, onprem 1450) once flannel is installed and they are recreated; pods created before keep whatever MTU they had');
     expect(daemonSets(d)).toEqual([['kube-flannel-ds-aws', 'created', []], ['kube-flannel-ds-onprem', 'created', []]]);
   });
+
+  test('wireguard: lowering below the MTU that not-yet-rolled nodes keep names the padding cliff', () => {
+    const wg = SEED.replace('backend: vxlan', 'backend: wireguard');
+    // old: 1380 - 60 = 1320 on every device; new: SD-WAN 1370 -> fit 1310, and 1310 rounded down
+    // to a multiple of 16 is 1296, so a device still at 1320 loses 1297-1320, not only 1311-1320.
+    const d = diffPlans(side(wg, 'old'), side(wg.replace('pathMtu: 1380', 'pathMtu: 1370'), 'new'));
+    expect(d.risk).toMatchObject({ level: 'lower' });
+    expect(d.risk.text).toMatch(/clamp \(MSS 1256\) .*; until flannel rolls on a node its wireguard devices keep 1320, above the new fit, and WireGuard's 16-byte padding blackholes every packet of flannel-wg 1297-1320 bytes \(fit 1310\) there/);
+    // raising needs no such note: old devices are below the new fit
+    expect(diffPlans(side(wg.replace('pathMtu: 1380', 'pathMtu: 1370'), 'old'), side(wg, 'new')).risk.text).not.toMatch(/padding/);
+  });
 });
