@@ -306,7 +306,7 @@ export function planMtu(environment: Environment): MtuPlan {
   const underlayMtu = underlay('ipv4');
   const underlayMtuV6 = dualStack ? underlay('ipv6') : null;
 
-  const pmtud = pmtudPlan(env.pmtud.mode, env.pmtud.baseMss, Math.min(podMtu - TCP_IP_HEADERS.ipv4, ...(dualStack ? [podMtu - TCP_IP_HEADERS.ipv6] : [])));
+  const pmtud = pmtudPlan(env.pmtud.mode, env.pmtud.baseMss, Math.min(mss, ...(mssV6 !== null ? [mssV6] : [])));
 
   const reasoning = [
     `underlay IPv4 MTU ${underlayMtu}: the smallest of ${env.clouds.length} cloud NIC/fabric MTUs and ${env.links.length} link path MTUs`,
