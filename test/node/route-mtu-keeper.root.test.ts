@@ -1,10 +1,14 @@
-// The route-MTU keeper as shipped in dist/jumbo-per-path.k8s.yaml: static checks, and hostile env
-// values rejected before any command runs (in a throw-away namespace with a flannel-like route).
+// The route-MTU keeper as shipped in dist/jumbo-per-path.k8s.yaml: static checks, hostile env
+// values rejected before any command runs, a STATUS_DIR it cannot use refused at once, and its
+// behaviour on a flannel-like node (real VXLAN devices, routes, neighbour and fdb entries) in a
+// throw-away namespace: what it sets and leaves alone, what it logs, when it is ready.
+import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
-import { BUSYBOX, Lab, PREFIX, run } from '../support/netns';
+import { findBinary } from '../../lab/host';
+import { BUSYBOX, IP, imageLikePath, Lab, PREFIX, run } from '../support/netns';
 import { REPO_ROOT } from '../support/manifest';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -71,6 +75,8 @@ describe('route-mtu-keeper: hostile env values are rejected before anything runs
     ['OVERLAY_DEVICES path', { OVERLAY_DEVICES: '../flannel.1' }, "OVERLAY_DEVICES: invalid device name '../flannel.1'"],
     ['STATUS_DIR relative', { STATUS_DIR: 'run/x' }, "STATUS_DIR: expected an absolute path, got 'run/x'"],
     ['STATUS_DIR ..', { STATUS_DIR: '/tmp/../etc' }, "STATUS_DIR: unsafe path '/tmp/../etc'"],
+    ['STATUS_DIR /', { STATUS_DIR: '/' }, "STATUS_DIR: unsafe path '/'"],
+    ['STATUS_DIR /.', { STATUS_DIR: '/.' }, "STATUS_DIR: unsafe path '/.'"],
     ['RECHECK_SECONDS', { RECHECK_SECONDS: '0' }, "RECHECK_SECONDS: expected an integer 1..3600, got '0'"],
   ])('%s', (_name, override, message) => {
     const env = { ...good, STATUS_DIR: path.join(statusRoot, 'status'), ...override };
@@ -78,5 +84,213 @@ describe('route-mtu-keeper: hostile env values are rejected before anything runs
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`${bad}${message}`);
     expect(fs.existsSync(path.join(statusRoot, 'status'))).toBe(false);
+  });
+});
+
+describe('route-mtu-keeper: a STATUS_DIR it cannot write is refused at once', () => {
+  let lab: Lab;
+  let ns: string;
+  let root: string;
+  let toolbox: string;
+  beforeAll(() => {
+    lab = new Lab();
+    ns = lab.ns('keeperro');
+    root = fs.mkdtempSync(path.join(os.tmpdir(), `${PREFIX}keeper-ro-`));
+    toolbox = imageLikePath();
+  });
+  afterAll(() => {
+    lab.destroy();
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(toolbox, { recursive: true, force: true });
+  });
+
+  test.each([['the directory itself', ''], ['a directory below it', '/status']])('on a read-only filesystem: %s', (_what, below) => {
+    // A read-only tmpfs in a private mount namespace (the container case: no emptyDir mounted
+    // under a read-only root filesystem). Before, the keeper waited forever for its pid file.
+    const dir = path.join(root, 'ro');
+    fs.mkdirSync(dir, { recursive: true });
+    const env = { CLOUD: 'aws', LINK_MTUS: 'onprem 1330', NODE_CIDRS: 'aws 10.30.0.0/16\nonprem 172.16.8.0/22', OVERLAY_DEVICES: 'flannel.1', STATUS_DIR: dir + below, PATH: toolbox };
+    const r = run([findBinary('unshare'), '-m', '--propagation', 'private', BUSYBOX, 'sh', '-c', 'mount -t tmpfs -o ro,size=64k tmpfs "$1" && shift && exec "$@"', 'sh', dir, IP, 'netns', 'exec', ns, BUSYBOX, 'sh', '-c', script], { env });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(below === '' ? `route-mtu-keeper: error: STATUS_DIR: '${dir}' is not writable` : `route-mtu-keeper: error: STATUS_DIR: cannot create '${dir}/status'`);
+  });
+});
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function waitFor(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(20);
+  }
+}
+
+describe('route-mtu-keeper on a flannel-like node (vxlan IPv4 and IPv6)', () => {
+  // This node is in cloud aws (underlay 10.30.0.0/16, 2001:db8:30::/48); onprem is 172.16.8.0/22
+  // and 2001:db8:8::/48, behind a link whose overlay MTU is 1330 (the env dist gives aws's keeper).
+  const env = {
+    CLOUD: 'aws',
+    LINK_MTUS: 'onprem 1330',
+    NODE_CIDRS: 'aws 10.30.0.0/16\naws 2001:db8:30::/48\nonprem 172.16.8.0/22\nonprem 2001:db8:8::/48',
+    OVERLAY_DEVICES: 'flannel-v6.1 flannel.1',
+    RECHECK_SECONDS: '1',
+  };
+  let lab: Lab;
+  let ns: string;
+  let root: string;
+  let toolbox: string;
+  let keeper: ChildProcess | undefined;
+  const out: string[] = [];
+  const fault = path.join(os.tmpdir(), `${PREFIX}keeper-fault`);
+  let statusDir: string;
+  const ready = () => fs.existsSync(path.join(statusDir, 'ready'));
+  const logged = (from: number) => out.slice(from).join('\n');
+
+  let n = 0;
+  /** A remote node as flanneld programs it: route via the overlay device, neighbour, fdb entry. */
+  function remote(dev: 'flannel.1' | 'flannel-v6.1', subnet: string, underlay: string, routeExtra: string[] = [], parts = { neigh: true, fdb: true }): { mac: string; gw: string } {
+    const i = ++n;
+    const mac = `02:fe:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
+    const gw = subnet.split('/')[0];
+    if (parts.neigh) lab.ip(ns, 'neigh', 'replace', gw, 'lladdr', mac, 'dev', dev, 'nud', 'permanent');
+    if (parts.fdb) lab.mustExec(ns, ['bridge', 'fdb', 'append', mac, 'dev', dev, 'dst', underlay, 'self', 'permanent']);
+    lab.ip(ns, 'route', 'add', subnet, 'via', gw, 'dev', dev, 'onlink', ...routeExtra);
+    return { mac, gw };
+  }
+  const routes = (dev: string, fam = '-4') => lab.ip(ns, fam, 'route', 'show', 'dev', dev).trim().split('\n').map((l) => l.trim());
+
+  beforeAll(async () => {
+    lab = new Lab();
+    ns = lab.ns('keeperfn');
+    const peer = lab.ns('peer');
+    root = fs.mkdtempSync(path.join(os.tmpdir(), `${PREFIX}keeper-fn-`));
+    statusDir = path.join(root, 'status');
+    // the image's tools, with `ip` wrapped: when the fault file names a route, the wrapper deletes
+    // that route just before the keeper's `ip -force -batch` runs (a flanneld delete racing the keeper)
+    toolbox = imageLikePath();
+    fs.unlinkSync(path.join(toolbox, 'ip'));
+    fs.writeFileSync(path.join(toolbox, 'ip'), `#!/bin/sh\ncase "$*" in *"-batch -"*) if [ -s ${fault} ]; then read -r r <${fault}; rm -f ${fault}; ${IP} route del $r; fi ;; esac\nexec ${IP} "$@"\n`, { mode: 0o755 });
+    lab.ip(ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', peer);
+    lab.ip(ns, 'addr', 'add', '10.30.1.10/24', 'dev', 'eth0');
+    lab.ip(ns, 'addr', 'add', '2001:db8:30::10/64', 'dev', 'eth0', 'nodad');
+    lab.ip(ns, 'link', 'set', 'eth0', 'up');
+    lab.ip(ns, 'link', 'add', 'flannel.1', 'type', 'vxlan', 'id', '1', 'dstport', '8472', 'local', '10.30.1.10', 'dev', 'eth0', 'nolearning');
+    lab.ip(ns, 'link', 'add', 'flannel-v6.1', 'type', 'vxlan', 'id', '1', 'dstport', '8473', 'local', '2001:db8:30::10', 'dev', 'eth0', 'nolearning');
+    for (const d of ['flannel.1', 'flannel-v6.1']) lab.ip(ns, 'link', 'set', d, 'up');
+    remote('flannel.1', '10.44.1.0/24', '172.16.8.11'); // onprem, the victim of the fault test
+    remote('flannel.1', '10.44.2.0/24', '10.30.2.10'); // aws: left alone
+    remote('flannel.1', '10.44.3.0/24', '172.16.8.10'); // onprem: none -> 1330
+    remote('flannel.1', '10.44.4.0/24', '172.16.9.10', ['mtu', '1400']); // onprem: 1400 -> 1330
+    remote('flannel.1', '10.44.5.0/24', '172.16.10.10', ['mtu', '1330']); // onprem, already right
+    remote('flannel-v6.1', 'fd44:0:0:3::/64', '2001:db8:8::10'); // onprem over IPv6: none -> 1330
+    remote('flannel-v6.1', 'fd44:0:0:2::/64', '2001:db8:30::20'); // aws over IPv6: left alone
+    keeper = spawn(IP, ['netns', 'exec', ns, BUSYBOX, 'sh', '-c', script], { env: { ...env, STATUS_DIR: statusDir, PATH: toolbox }, stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const s of [keeper.stdout, keeper.stderr]) s?.on('data', (d: Buffer) => out.push(...d.toString('utf8').split('\n').filter((l) => l.length > 0)));
+    await waitFor('ready', ready);
+  });
+  afterAll(async () => {
+    if (keeper?.pid !== undefined && keeper.exitCode === null) {
+      keeper.kill('SIGTERM');
+      await waitFor('the keeper to exit', () => keeper!.exitCode !== null || keeper!.signalCode !== null);
+    }
+    lab.destroy();
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(toolbox, { recursive: true, force: true });
+    fs.rmSync(fault, { force: true });
+  });
+
+  test('sets the link MTU on routes to the other cloud only, logs each change, then is ready', () => {
+    expect(routes('flannel.1')).toEqual([
+      '10.44.1.0/24 via 10.44.1.0 onlink mtu 1330',
+      '10.44.2.0/24 via 10.44.2.0 onlink', // inside aws: left alone
+      '10.44.3.0/24 via 10.44.3.0 onlink mtu 1330',
+      '10.44.4.0/24 via 10.44.4.0 onlink mtu 1330',
+      '10.44.5.0/24 via 10.44.5.0 onlink mtu 1330',
+    ]);
+    expect(routes('flannel-v6.1', '-6').filter((l) => l.startsWith('fd44'))).toEqual([
+      'fd44:0:0:2::/64 via fd44:0:0:2:: metric 1024 onlink pref medium',
+      'fd44:0:0:3::/64 via fd44:0:0:3:: metric 1024 onlink mtu 1330 pref medium',
+    ]);
+    const changes = out.filter((l) => / -> /.test(l));
+    expect(changes.sort()).toEqual([
+      'route-mtu-keeper: flannel-v6.1: fd44:0:0:3::/64 via fd44:0:0:3::: node 2001:db8:8::10 in cloud onprem: mtu none -> 1330',
+      'route-mtu-keeper: flannel.1: 10.44.1.0/24 via 10.44.1.0: node 172.16.8.11 in cloud onprem: mtu none -> 1330',
+      'route-mtu-keeper: flannel.1: 10.44.3.0/24 via 10.44.3.0: node 172.16.8.10 in cloud onprem: mtu none -> 1330',
+      'route-mtu-keeper: flannel.1: 10.44.4.0/24 via 10.44.4.0: node 172.16.9.10 in cloud onprem: mtu 1400 -> 1330',
+    ]);
+    // 7 routes with a gateway, 5 of them to onprem; 4 needed the mtu
+    expect(out).toContain('route-mtu-keeper: pass over flannel-v6.1,flannel.1: 7 routes (5 to other clouds), 4 set, 0 failed, 0 not checked');
+    expect(out).toContain('route-mtu-keeper: ready: every route via flannel-v6.1 flannel.1 carries its planned mtu');
+  });
+
+  test('a flanneld-style rewrite of one route is undone (a small pass: the route looked up alone)', async () => {
+    const from = out.length;
+    lab.ip(ns, 'route', 'replace', '10.44.3.0/24', 'via', '10.44.3.0', 'dev', 'flannel.1', 'onlink');
+    await waitFor('the mtu back', () => lab.ip(ns, 'route', 'show', '10.44.3.0/24', 'dev', 'flannel.1').includes('mtu 1330'));
+    await waitFor('the log line', () => logged(from).includes('10.44.3.0/24 via 10.44.3.0: node 172.16.8.10 in cloud onprem: mtu none -> 1330'));
+    expect(logged(from)).not.toMatch(/pass over/); // no full pass for one route
+    expect(ready()).toBe(true);
+  });
+
+  test('a burst of rewrites (more than a small pass takes) is fixed by one full pass, every change logged', async () => {
+    for (let i = 0; i < 20; i++) remote('flannel.1', `10.45.${i}.0/24`, `172.16.8.${100 + i}`, ['mtu', '1330']);
+    await delay(300);
+    const from = out.length;
+    const batch = ['route replace 10.44.3.0/24 via 10.44.3.0 dev flannel.1 onlink', 'route replace fd44:0:0:3::/64 via fd44:0:0:3:: dev flannel-v6.1 onlink'];
+    for (let i = 0; i < 20; i++) batch.push(`route replace 10.45.${i}.0/24 via 10.45.${i}.0 dev flannel.1 onlink`);
+    lab.mustExec(ns, [IP, '-batch', '-'], { input: batch.join('\n') + '\n' });
+    await waitFor('every route fixed', () => routes('flannel.1').filter((l) => l.startsWith('10.45.') && l.endsWith('mtu 1330')).length === 20);
+    await waitFor('22 log lines', () => out.slice(from).filter((l) => / -> 1330$/.test(l)).length === 22);
+    expect(logged(from)).toMatch(/pass over flannel-v6\.1,flannel\.1: 27 routes \(25 to other clouds\), 22 set, 0 failed, 0 not checked/);
+    expect(ready()).toBe(true);
+  });
+
+  test('-force: a batch line that fails (route deleted meanwhile) is logged, the rest still applied; ready again once it is gone', async () => {
+    const from = out.length;
+    fs.writeFileSync(fault, '10.44.1.0/24\n');
+    lab.mustExec(ns, [IP, '-batch', '-'], { input: ['route replace 10.44.1.0/24 via 10.44.1.0 dev flannel.1 onlink', 'route replace 10.44.4.0/24 via 10.44.4.0 dev flannel.1 onlink'].join('\n') + '\n' });
+    await waitFor('the failure logged', () => logged(from).includes('flannel.1: 10.44.1.0/24 via 10.44.1.0: setting mtu 1330 failed: RTNETLINK answers: No such file or directory'));
+    // the line after the failing one ran in the same batch (without -force ip stops at the first
+    // failure); `change`, not `replace`, so the deleted route is not created again
+    await waitFor('the next route fixed', () => lab.ip(ns, 'route', 'show', '10.44.4.0/24', 'dev', 'flannel.1').includes('mtu 1330'));
+    expect(logged(from)).toContain('flannel.1: 10.44.4.0/24 via 10.44.4.0: node 172.16.9.10 in cloud onprem: mtu none -> 1330');
+    expect(logged(from)).not.toMatch(/10\.44\.4\.0\/24 .*failed/);
+    expect(logged(from)).toContain('route-mtu-keeper: not ready: a route could not be checked or set');
+    await waitFor('ready again', ready);
+    expect(lab.ip(ns, 'route', 'show', '10.44.1.0/24', 'dev', 'flannel.1')).toBe('');
+  });
+
+  test.each<[string, () => void, string, string]>([
+    ['no neighbour entry yet', () => void remote('flannel.1', '10.44.6.0/24', '172.16.8.60', [], { neigh: false, fdb: true }), 'flannel.1: 10.44.6.0/24 via 10.44.6.0: no neighbour entry yet', '10.44.6.0/24'],
+    ['no fdb entry yet', () => void remote('flannel.1', '10.44.7.0/24', '172.16.8.70', [], { neigh: true, fdb: false }), 'flannel.1: 10.44.7.0/24 via 10.44.7.0: no fdb entry for 02:fe:00:00:00:', '10.44.7.0/24'],
+    ['a locked mtu', () => void remote('flannel.1', '10.44.8.0/24', '172.16.8.80', ['mtu', 'lock', '1400']), 'flannel.1: 10.44.8.0/24: mtu is locked, left alone', '10.44.8.0/24'],
+    ['a node in no cloud', () => void remote('flannel.1', '10.44.9.0/24', '192.0.2.90'), "flannel.1: 10.44.9.0/24: node 192.0.2.90 is in no cloud's NODE_CIDRS, left alone", '10.44.9.0/24'],
+    ['an unexpected attribute', () => void remote('flannel.1', '10.44.10.0/24', '172.16.8.100', ['rto_min', '50ms']), "flannel.1: 10.44.10.0/24: unexpected route attribute 'rto_min', left alone", '10.44.10.0/24'],
+  ])('%s: logged and not ready (left alone) until the route is gone', async (_what, add, message, route) => {
+    const from = out.length;
+    const before = routes('flannel.1');
+    add();
+    await waitFor('the problem logged', () => logged(from).includes(message));
+    await waitFor('not ready', () => !ready());
+    expect(routes('flannel.1').filter((l) => !before.includes(l))).toEqual([expect.not.stringMatching(/mtu 1330/)]);
+    lab.ip(ns, 'route', 'del', route, 'dev', 'flannel.1');
+    await waitFor('ready again', ready);
+  });
+
+  test('a missing neighbour entry that appears later is picked up by the periodic recheck', async () => {
+    const from = out.length;
+    const { gw, mac } = remote('flannel.1', '10.44.11.0/24', '172.16.8.110', [], { neigh: false, fdb: true });
+    await waitFor('not ready', () => !ready());
+    lab.ip(ns, 'neigh', 'replace', gw, 'lladdr', mac, 'dev', 'flannel.1', 'nud', 'permanent'); // no route event
+    await waitFor('ready again', ready);
+    expect(logged(from)).toContain('flannel.1: 10.44.11.0/24 via 10.44.11.0: node 172.16.8.110 in cloud onprem: mtu none -> 1330');
+  });
+
+  test('TERM: exits 0 and removes the ready file; its watcher is gone', async () => {
+    keeper!.kill('SIGTERM');
+    await waitFor('exit', () => keeper!.exitCode !== null);
+    expect(keeper!.exitCode).toBe(0);
+    expect(ready()).toBe(false);
+    expect(run([IP, 'netns', 'pids', ns]).stdout.trim()).toBe('');
   });
 });

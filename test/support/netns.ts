@@ -47,7 +47,7 @@ export type Xtables = 'both' | 'legacy' | 'nft';
 
 /**
  * A directory to use as the whole PATH, laid out like the flannel image: busybox applets for
- * everything, iproute2's `ip`, and the explicit {ip,ip6}tables-{legacy,nft}[-save|-restore]
+ * everything, iproute2's `ip` and `bridge`, and the explicit {ip,ip6}tables-{legacy,nft}[-save|-restore]
  * binaries of the chosen backends (no plain `iptables`).
  */
 export function imageLikePath(xtables: Xtables = 'both'): string {
@@ -58,6 +58,7 @@ export function imageLikePath(xtables: Xtables = 'both'): string {
     fs.symlinkSync(BUSYBOX, path.join(dir, a));
   }
   fs.symlinkSync(IP, path.join(dir, 'ip'));
+  fs.symlinkSync(findBinary('bridge'), path.join(dir, 'bridge'));
   const backends = xtables === 'both' ? ['legacy', 'nft'] : [xtables];
   for (const fam of ['iptables', 'ip6tables']) {
     for (const b of backends) {

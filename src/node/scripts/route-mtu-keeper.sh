@@ -3,7 +3,7 @@
 #
 # In per-path mode flannel.1, cni0 and the pods run at their own cloud's maximum (8951 in a 9001
 # cloud), so a packet to a pod in another cloud must be held to the link's overlay MTU by the
-# route: `ip route replace <flannel's route> mtu <link overlay MTU>`. Then the node answers an
+# route: `ip route change <flannel's route> mtu <link overlay MTU>`. Then the node answers an
 # oversize packet from its own pod with a local "fragmentation needed" (no WAN ICMP needed), and
 # `TCPMSS --clamp-mss-to-pmtu` clamps each connection to its destination's MTU.
 # flanneld replaces these routes without an mtu on lease events, so this sidecar watches route
@@ -15,24 +15,37 @@
 #   <pod subnet> via <remote flannel.1 address> dev flannel.1 onlink
 #   ip neigh:   <remote flannel.1 address> lladdr <remote VTEP MAC>     (dev flannel.1)
 #   bridge fdb: <remote VTEP MAC> dst <remote node's underlay IP>        (dev flannel.1)
-# and the underlay IP's cloud is the one whose NODE_CIDRS contain it.
+# and the underlay IP's cloud is the one whose NODE_CIDRS contain it (first match).
+#
+# Cost: a full pass dumps each table once (routes, neighbours, fdb, per family and device), joins
+# them in one awk program and applies only the needed changes in one `ip -force -batch` (-force: a
+# failing line does not skip the rest), so it is linear in the number of routes. Route events are
+# coalesced: a burst (a flanneld restart rewrites every route) gets one full pass; a few events (a
+# lease changed) get a small pass over just those routes, their neighbour and fdb entries looked
+# up one by one (`ip neigh get`, `bridge fdb get`).
 #
 # Env (validated before anything runs; nothing unvalidated reaches a command line):
 #   CLOUD            this node's cloud (a DNS label)
 #   LINK_MTUS        lines "<cloud> <overlay mtu>": the link MTU toward each other cloud
 #   NODE_CIDRS       lines "<cloud> <cidr>": underlay subnets of every cloud, this one included
 #   OVERLAY_DEVICES  the overlay devices, e.g. "flannel.1" or "flannel.1 flannel-v6.1"
-#   STATUS_DIR       where the ready file lives (absolute path)
+#   STATUS_DIR       where the ready file lives (an absolute path below /, writable)
 #   RECHECK_SECONDS  seconds between full checks [30]
+# shellcheck disable=SC3045 # read -t: the image runs this under busybox sh, which has it
 set -euf
 
 me=route-mtu-keeper
 log() { printf '%s: %s\n' "$me" "$*"; }
 die() { printf '%s: error: %s\n' "$me" "$*" >&2; exit 1; }
+
+# Quiet time that ends a burst of route events, the longest a burst may delay a pass (in 1/100 s),
+# and the largest burst handled route by route (bigger ones get a full pass).
+QUIET=0.02
+BURST_CS=100
+SMALL=8
 nl='
 '
 
-# ---- validation helpers (pure sh) ----
 valid_label() { # lowercase DNS label
 	case $1 in '' | -* | *- | *[!a-z0-9-]*) return 1 ;; esac
 	[ "${#1}" -le 63 ]
@@ -45,120 +58,6 @@ valid_uint() { # decimal, no leading zero (no octal), at most $2 digits
 	case $1 in 0) return 0 ;; '' | 0* | *[!0-9]*) return 1 ;; esac
 	[ "${#1}" -le "$2" ]
 }
-valid_mtu() { valid_uint "$1" 4 && [ "$1" -ge 576 ] && [ "$1" -le 9216 ]; }
-valid_word() { # a route keyword value such as a proto or scope name
-	case $1 in '' | *[!a-z0-9_]*) return 1 ;; esac
-	[ "${#1}" -le 16 ]
-}
-valid_mac() {
-	case $1 in [0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]) return 0 ;; esac
-	return 1
-}
-
-# v4_int ADDR: V4 = the address as an integer; fails unless a dotted quad of 0..255 without leading zeros.
-v4_int() {
-	case $1 in *[!0-9.]* | .* | *. | *..*) return 1 ;; esac
-	_oifs=$IFS
-	IFS=.
-	# shellcheck disable=SC2086 # splitting on dots is the point (globbing is off: set -f)
-	set -- $1
-	IFS=$_oifs
-	[ "$#" -eq 4 ] || return 1
-	V4=0
-	for _o in "$@"; do
-		valid_uint "$_o" 3 && [ "$_o" -le 255 ] || return 1
-		V4=$((V4 * 256 + _o))
-	done
-}
-
-# v6_groups ADDR: V6 = the eight 16-bit groups as decimal numbers, space-separated; fails unless
-# ADDR is a plain IPv6 address (hex groups, at most one "::", no embedded IPv4, no zone).
-v6_groups() {
-	case $1 in *[!0-9a-fA-F:]* | *:::* | *::*::* | '') return 1 ;; *:*) ;; *) return 1 ;; esac
-	[ "${#1}" -le 39 ] || return 1
-	case $1 in
-	*::*) _head=${1%%::*} _tail=${1#*::} _comp=1 ;;
-	*) _head=$1 _tail='' _comp=0 ;;
-	esac
-	case $_head in :* | *:) return 1 ;; esac
-	case $_tail in :* | *:) return 1 ;; esac
-	_oifs=$IFS
-	IFS=:
-	# shellcheck disable=SC2086 # splitting on colons is the point (globbing is off: set -f)
-	set -- $_head
-	_nh=$#
-	# shellcheck disable=SC2086
-	set -- $_tail
-	_nt=$#
-	IFS=$_oifs
-	if [ "$_comp" -eq 1 ]; then
-		[ $((_nh + _nt)) -le 7 ] || return 1
-	else
-		[ "$_nh" -eq 8 ] || return 1
-	fi
-	V6=
-	_zeros=$((8 - _nh - _nt))
-	IFS=:
-	for _g in $_head; do
-		_g6 "$_g" || { IFS=$_oifs; return 1; }
-	done
-	IFS=$_oifs
-	while [ "$_zeros" -gt 0 ]; do
-		V6="${V6:+$V6 }0"
-		_zeros=$((_zeros - 1))
-	done
-	IFS=:
-	for _g in $_tail; do
-		_g6 "$_g" || { IFS=$_oifs; return 1; }
-	done
-	IFS=$_oifs
-}
-_g6() {
-	case $1 in '' | ?????* | *[!0-9a-fA-F]*) return 1 ;; esac
-	V6="${V6:+$V6 }$((0x$1))"
-}
-
-# parse_cidr CIDR: CFAM (4|6), CNET (V4 integer | V6 groups), CLEN; fails unless canonical-ish
-# (valid address, prefix length in range, no host bits set).
-parse_cidr() {
-	case $1 in */*) ;; *) return 1 ;; esac
-	_a=${1%/*}
-	CLEN=${1#*/}
-	case $_a in
-	*:*)
-		CFAM=6
-		valid_uint "$CLEN" 3 && [ "$CLEN" -le 128 ] || return 1
-		v6_groups "$_a" || return 1
-		CNET=$V6
-		v6_masked "$CNET" "$CLEN"
-		[ "$MASKED" = "$CNET" ] || return 1
-		;;
-	*)
-		CFAM=4
-		valid_uint "$CLEN" 2 && [ "$CLEN" -le 32 ] || return 1
-		v4_int "$_a" || return 1
-		CNET=$V4
-		[ $((CNET & $(v4_mask "$CLEN"))) -eq "$CNET" ] || return 1
-		;;
-	esac
-}
-v4_mask() { if [ "$1" -eq 0 ]; then echo 0; else echo $(((0xffffffff << (32 - $1)) & 0xffffffff)); fi; }
-# v6_masked "GROUPS" LEN: MASKED = the groups with the bits past LEN cleared, space-separated.
-v6_masked() {
-	MASKED=
-	_bits=$2
-	for _g in $1; do
-		if [ "$_bits" -ge 16 ]; then
-			_m=65535
-		elif [ "$_bits" -le 0 ]; then
-			_m=0
-		else
-			_m=$(((0xffff << (16 - _bits)) & 0xffff))
-		fi
-		MASKED="${MASKED:+$MASKED }$((_g & _m))"
-		_bits=$((_bits - 16))
-	done
-}
 
 # ---- configuration ----
 [ "${CLOUD+set}" = set ] || die "CLOUD is not set"
@@ -166,12 +65,13 @@ v6_masked() {
 [ "${NODE_CIDRS+set}" = set ] || die "NODE_CIDRS is not set"
 [ "${OVERLAY_DEVICES+set}" = set ] || die "OVERLAY_DEVICES is not set"
 [ "${STATUS_DIR+set}" = set ] || die "STATUS_DIR is not set"
+export CLOUD LINK_MTUS NODE_CIDRS # awk reads them from ENVIRON
 valid_label "$CLOUD" || die "CLOUD: expected a lowercase DNS label, got '$CLOUD'"
 RECHECK_SECONDS=${RECHECK_SECONDS:-30}
 { valid_uint "$RECHECK_SECONDS" 4 && [ "$RECHECK_SECONDS" -ge 1 ] && [ "$RECHECK_SECONDS" -le 3600 ]; } ||
 	die "RECHECK_SECONDS: expected an integer 1..3600, got '$RECHECK_SECONDS'"
 case $STATUS_DIR in /*) ;; *) die "STATUS_DIR: expected an absolute path, got '$STATUS_DIR'" ;; esac
-case $STATUS_DIR in *[!A-Za-z0-9/._-]* | */../* | */.. | *//*) die "STATUS_DIR: unsafe path '$STATUS_DIR'" ;; esac
+case $STATUS_DIR in / | */ | *[!A-Za-z0-9/._-]* | */./* | */. | */../* | */.. | *//*) die "STATUS_DIR: unsafe path '$STATUS_DIR' (want a directory below /)" ;; esac
 
 devices=
 for d in $OVERLAY_DEVICES; do
@@ -181,241 +81,370 @@ for d in $OVERLAY_DEVICES; do
 done
 [ -n "$devices" ] || die "OVERLAY_DEVICES is empty"
 
-# LINK_MTUS -> link_mtus: " cloud=mtu cloud=mtu "
-link_mtus=' '
-oifs=$IFS
-IFS=$nl
-for line in $LINK_MTUS; do
-	IFS=$oifs
-	# shellcheck disable=SC2086
-	set -- $line
-	[ "$#" -eq 0 ] && continue
-	[ "$#" -eq 2 ] || die "LINK_MTUS: expected '<cloud> <mtu>', got '$line'"
-	valid_label "$1" || die "LINK_MTUS: invalid cloud name '$1'"
-	[ "$1" != "$CLOUD" ] || die "LINK_MTUS: $1 is this node's own cloud"
-	valid_mtu "$2" || die "LINK_MTUS: $1: invalid mtu '$2' (want an integer 576..9216)"
-	case $link_mtus in *" $1="*) die "LINK_MTUS: $1 listed twice" ;; esac
-	link_mtus="$link_mtus$1=$2 "
-done
-IFS=$oifs
-
-# NODE_CIDRS -> cidrs: lines "<cloud> 4 <net as an integer> <len>" or "<cloud> 6 <8 groups> <len>"
-cidrs=
-oifs=$IFS
-IFS=$nl
-for line in $NODE_CIDRS; do
-	IFS=$oifs
-	# shellcheck disable=SC2086
-	set -- $line
-	[ "$#" -eq 0 ] && continue
-	[ "$#" -eq 2 ] || die "NODE_CIDRS: expected '<cloud> <cidr>', got '$line'"
-	valid_label "$1" || die "NODE_CIDRS: invalid cloud name '$1'"
-	[ "$1" = "$CLOUD" ] || case $link_mtus in *" $1="*) ;; *) die "NODE_CIDRS: cloud $1 is neither this cloud nor in LINK_MTUS" ;; esac
-	parse_cidr "$2" || die "NODE_CIDRS: $1: invalid CIDR '$2' (want a network address and prefix length, no host bits)"
-	cidrs="$cidrs$1 $CFAM $CNET $CLEN$nl"
-done
-IFS=$oifs
-for c in "$CLOUD=" $link_mtus; do
-	c=${c%%=*}
-	case "$nl$cidrs" in *"$nl$c "*) ;; *) die "NODE_CIDRS: no CIDR for cloud $c: its nodes could not be recognized" ;; esac
-done
-
-# cloud_of FAMILY ADDR: OWNER = the cloud whose CIDR contains ADDR (first match), or empty.
-cloud_of() {
-	OWNER=
-	_fam=$1
-	if [ "$_fam" = 4 ]; then v4_int "$2" || return 1; else v6_groups "$2" || return 1; fi
-	_oifs=$IFS
-	IFS=$nl
-	for _l in $cidrs; do
-		IFS=$_oifs
-		# shellcheck disable=SC2086
-		set -- $_l
-		# $1 cloud, $2 family, then the net (1 or 8 numbers), then the length
-		_c=$1 _f=$2
-		shift 2
-		[ "$_f" = "$_fam" ] || continue
-		if [ "$_f" = 4 ]; then
-			[ $((V4 & $(v4_mask "$2"))) -eq "$1" ] && OWNER=$_c && break
-		else
-			_len=$9
-			v6_masked "$V6" "$_len"
-			[ "$MASKED" = "$1 $2 $3 $4 $5 $6 $7 $8" ] && OWNER=$_c && break
-		fi
-	done
-	IFS=$_oifs
-	return 0
-}
-
-mkdir -p "$STATUS_DIR"
-ready=$STATUS_DIR/ready
-rm -f "$ready"
-
-# ---- one route ----
-# check_route DEV LINE: LINE is a route as `ip route show dev DEV` or `ip monitor route` prints it.
-# Returns 0 when the route is fine now (planned MTU, same cloud, or not one of flannel's), 1 when
-# it could not be resolved or set (logged).
-check_route() {
-	_dev=$1
-	# shellcheck disable=SC2086
-	set -- $2
-	[ "$#" -gt 0 ] || return 0
-	_dst=$1
-	shift
-	case $_dst in
-	local | broadcast | multicast | unreachable | prohibit | blackhole | throw | nat | anycast | default | Deleted) return 0 ;;
-	esac
-	_gw='' _onlink='' _proto='' _scope='' _metric='' _pref='' _mtu='' _src=''
-	while [ "$#" -gt 0 ]; do
-		case $1 in
-		via) [ "$#" -ge 2 ] || return 0; _gw=$2; shift 2 ;;
-		dev) [ "$#" -ge 2 ] || return 0; [ "$2" = "$_dev" ] || return 0; shift 2 ;;
-		onlink) _onlink=onlink; shift ;;
-		linkdown | dead | pervasive | offload | trap) shift ;;
-		proto | scope | pref)
-			{ [ "$#" -ge 2 ] && valid_word "$2"; } || { log "$_dev: skipping route '$*': bad $1"; return 1; }
-			case $1 in proto) _proto=$2 ;; scope) _scope=$2 ;; pref) _pref=$2 ;; esac
-			shift 2
-			;;
-		metric) { [ "$#" -ge 2 ] && valid_uint "$2" 10; } || { log "$_dev: skipping route: bad metric"; return 1; }; _metric=$2; shift 2 ;;
-		mtu)
-			shift
-			[ "${1:-}" = lock ] && { log "$_dev: $_dst: mtu is locked, left alone"; return 1; }
-			{ [ "$#" -ge 1 ] && valid_uint "$1" 5; } || { log "$_dev: $_dst: bad mtu"; return 1; }
-			_mtu=$1
-			shift
-			;;
-		src) [ "$#" -ge 2 ] || return 0; _src=$2; shift 2 ;;
-		table) return 0 ;; # not the main table: not flannel's
-		*) log "$_dev: $_dst: unexpected route attribute '$1', left alone"; return 1 ;;
-		esac
-	done
-	[ -n "$_gw" ] || return 0 # a route without a gateway is not one of flannel's remote-subnet routes
-	case $_dst in */*) _plen=${_dst#*/} _daddr=${_dst%/*} ;; *) _plen='' _daddr=$_dst ;; esac
-	case $_gw in
-	*:*) FAM=6 ;;
-	*) FAM=4 ;;
-	esac
-	if [ "$FAM" = 4 ]; then
-		{ v4_int "$_daddr" && v4_int "$_gw"; } || { log "$_dev: bad IPv4 route"; return 1; }
-		[ -z "$_plen" ] || { valid_uint "$_plen" 2 && [ "$_plen" -le 32 ]; } || { log "$_dev: bad prefix"; return 1; }
-		[ -z "$_src" ] || v4_int "$_src" || { log "$_dev: bad src"; return 1; }
-	else
-		{ v6_groups "$_daddr" && v6_groups "$_gw"; } || { log "$_dev: bad IPv6 route"; return 1; }
-		[ -z "$_plen" ] || { valid_uint "$_plen" 3 && [ "$_plen" -le 128 ]; } || { log "$_dev: bad prefix"; return 1; }
-		[ -z "$_src" ] || v6_groups "$_src" || { log "$_dev: bad src"; return 1; }
-	fi
-
-	# gateway -> VTEP MAC -> underlay IP
-	_neigh=$nl$(ip -"$FAM" neigh show dev "$_dev" 2>/dev/null || true)
-	_lladdr=${_neigh#*"$nl$_gw lladdr "}
-	[ "$_lladdr" != "$_neigh" ] || { log "$_dev: $_dst via $_gw: no neighbour entry yet"; return 1; }
-	_lladdr=${_lladdr%%[ "$nl"]*}
-	valid_mac "$_lladdr" || { log "$_dev: $_dst via $_gw: bad lladdr"; return 1; }
-	_fdb=$nl$(bridge fdb show dev "$_dev" 2>/dev/null || true)
-	_remote=${_fdb#*"$nl$_lladdr dst "}
-	[ "$_remote" != "$_fdb" ] || { log "$_dev: $_dst via $_gw: no fdb entry for $_lladdr yet"; return 1; }
-	_remote=${_remote%%[ "$nl"]*}
-	case $_remote in *:*) _rfam=6 ;; *) _rfam=4 ;; esac
-	cloud_of "$_rfam" "$_remote" || { log "$_dev: $_dst: bad underlay address for $_lladdr"; return 1; }
-	if [ -z "$OWNER" ]; then
-		log "$_dev: $_dst: node $_remote is in no cloud's NODE_CIDRS, left alone"
-		return 1
-	fi
-	[ "$OWNER" != "$CLOUD" ] || return 0 # inside this cloud: the device MTU is right
-	_want=${link_mtus#*" $OWNER="}
-	_want=${_want%% *}
-	[ "$_mtu" != "$_want" ] || return 0
-
-	set -- route replace "$_dst" via "$_gw" dev "$_dev"
-	[ -z "$_onlink" ] || set -- "$@" onlink
-	[ -z "$_proto" ] || set -- "$@" proto "$_proto"
-	[ -z "$_scope" ] || set -- "$@" scope "$_scope"
-	[ -z "$_metric" ] || set -- "$@" metric "$_metric"
-	[ -z "$_pref" ] || set -- "$@" pref "$_pref"
-	[ -z "$_src" ] || set -- "$@" src "$_src"
-	if ip -"$FAM" "$@" mtu "$_want"; then
-		log "$_dev: $_dst via $_gw: node $_remote in cloud $OWNER: mtu ${_mtu:-none} -> $_want"
-		return 0
-	fi
-	log "$_dev: $_dst via $_gw: setting mtu $_want failed"
+# The one awk program. mode=config validates LINK_MTUS and NODE_CIDRS; mode=pass reads the table
+# dump (sections from dump() below), joins route -> neighbour -> fdb -> cloud, pipes the changes
+# to `ip -force -batch -` and then prints its plan; mode=report logs the outcome and exits 0 only
+# if every route now carries its MTU; mode=events turns `ip monitor route` into one "e" per
+# relevant event. Only validated tokens reach the batch.
+# shellcheck disable=SC2016 # $1... are awk fields
+prog='
+function label(s) { return s ~ /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/ && length(s) <= 63 }
+function uint(s, digits) { return s ~ /^(0|[1-9][0-9]*)$/ && length(s) <= digits }
+function word(s) { return s ~ /^[a-z0-9_]+$/ && length(s) <= 16 }
+function mac(s) { return s ~ /^[0-9a-f][0-9a-f](:[0-9a-f][0-9a-f])(:[0-9a-f][0-9a-f])(:[0-9a-f][0-9a-f])(:[0-9a-f][0-9a-f])(:[0-9a-f][0-9a-f])$/ }
+# ok(fam, s): s is a dotted quad without leading zeros, or plain IPv6 (hex groups, at most one
+# "::", no IPv4 tail, no zone). One regular expression for IPv4: awk is slow per operation.
+function ok(fam, s) { return fam == 4 ? s ~ /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/ : v6(s) }
+# addr(fam, s): ok(fam, s), and V = the IPv4 address as an integer, or A[1..8] = the IPv6 groups
+function addr(fam, s,   o) {
+	if (fam == 6) return v6(s)
+	if (!ok(4, s)) return 0
+	split(s, o, ".")
+	V = ((o[1] * 256 + o[2]) * 256 + o[3]) * 256 + o[4]
 	return 1
 }
+function hex16(s,   i, v) {
+	if (s !~ /^[0-9a-fA-F]+$/ || length(s) > 4) return -1
+	s = tolower(s)
+	for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+	return v + 0
+}
+function v6(s,   p, head, tail, h, t, nh, nt, i, k, v) {
+	if (s !~ /^[0-9a-fA-F:]+$/ || s !~ /:/ || s ~ /:::/ || length(s) > 39) return 0
+	p = index(s, "::")
+	if (p) { head = substr(s, 1, p - 1); tail = substr(s, p + 2); if (index(tail, "::")) return 0 }
+	else { head = s; tail = "" }
+	if (head ~ /^:|:$/ || tail ~ /^:|:$/) return 0
+	nh = head == "" ? 0 : split(head, h, ":")
+	nt = tail == "" ? 0 : split(tail, t, ":")
+	if (p ? nh + nt > 7 : nh != 8) return 0
+	k = 0
+	for (i = 1; i <= nh; i++) { v = hex16(h[i]); if (v < 0) return 0; A[++k] = v }
+	while (k < 8 - nt) A[++k] = 0
+	for (i = 1; i <= nt; i++) { v = hex16(t[i]); if (v < 0) return 0; A[++k] = v }
+	return 1
+}
+# masked(i, len): IPv6 group i of A with the bits past prefix length len cleared
+function masked(i, len,   b) {
+	b = len - 16 * (i - 1)
+	if (b >= 16) return A[i]
+	if (b <= 0) return 0
+	return int(A[i] / P2[16 - b]) * P2[16 - b]
+}
+function fail(msg) { ERR = msg; return 0 }
+function config(   n, lines, i, f, nf, fam, c, k) {
+	for (i = 0; i <= 32; i++) P2[i] = i ? P2[i - 1] * 2 : 1
+	cloud = ENVIRON["CLOUD"]
+	n = split(ENVIRON["LINK_MTUS"], lines, "\n")
+	for (i = 1; i <= n; i++) {
+		nf = split(lines[i], f)
+		if (nf == 0) continue
+		if (nf != 2) return fail("LINK_MTUS: expected \047<cloud> <mtu>\047, got \047" lines[i] "\047")
+		if (!label(f[1])) return fail("LINK_MTUS: invalid cloud name \047" f[1] "\047")
+		if (f[1] == cloud) return fail("LINK_MTUS: " f[1] " is this node\047s own cloud")
+		if (!uint(f[2], 4) || f[2] + 0 < 576 || f[2] + 0 > 9216) return fail("LINK_MTUS: " f[1] ": invalid mtu \047" f[2] "\047 (want an integer 576..9216)")
+		if (f[1] in want) return fail("LINK_MTUS: " f[1] " listed twice")
+		want[f[1]] = f[2]; peers[++npeers] = f[1]; links = links " " f[1] "=" f[2]
+	}
+	n = split(ENVIRON["NODE_CIDRS"], lines, "\n")
+	for (i = 1; i <= n; i++) {
+		nf = split(lines[i], f)
+		if (nf == 0) continue
+		if (nf != 2) return fail("NODE_CIDRS: expected \047<cloud> <cidr>\047, got \047" lines[i] "\047")
+		if (!label(f[1])) return fail("NODE_CIDRS: invalid cloud name \047" f[1] "\047")
+		if (f[1] != cloud && !(f[1] in want)) return fail("NODE_CIDRS: cloud " f[1] " is neither this cloud nor in LINK_MTUS")
+		if (!cidr(f[2])) return fail("NODE_CIDRS: " f[1] ": invalid CIDR \047" f[2] "\047 (want a network address and prefix length, no host bits)")
+		ncidr++; ccloud[ncidr] = f[1]; cfam[ncidr] = CFAM; clen[ncidr] = CLEN
+		if (CFAM == 4) { cdiv[ncidr] = P2[32 - CLEN]; cnet[ncidr] = V / P2[32 - CLEN] }
+		else for (k = 1; k <= 8; k++) cnet[ncidr, k] = A[k]
+		covered[f[1]] = 1
+	}
+	peers[0] = cloud
+	for (i = 0; i <= npeers; i++) if (!(peers[i] in covered)) return fail("NODE_CIDRS: no CIDR for cloud " peers[i] ": its nodes could not be recognized")
+	return 1
+}
+function cidr(s,   a, l, k) {
+	k = index(s, "/")
+	if (!k) return 0
+	a = substr(s, 1, k - 1); l = substr(s, k + 1)
+	CFAM = index(a, ":") ? 6 : 4
+	if (!uint(l, CFAM == 4 ? 2 : 3) || l + 0 > (CFAM == 4 ? 32 : 128) || !addr(CFAM, a)) return 0
+	CLEN = l + 0
+	if (CFAM == 4) return V % P2[32 - CLEN] == 0
+	for (k = 1; k <= 8; k++) if (masked(k, CLEN) != A[k]) return 0
+	return 1
+}
+# owner(fam, s): the cloud whose CIDR contains address s, "" if none, "-" if s is not an address
+function owner(fam, s,   c, k) {
+	if (!addr(fam, s)) return "-"
+	for (c = 1; c <= ncidr; c++) {
+		if (cfam[c] != fam) continue
+		if (fam == 4) { if (int(V / cdiv[c]) == cnet[c]) return ccloud[c]; continue }
+		for (k = 1; k <= 8; k++) if (masked(k, clen[c]) != cnet[c, k]) break
+		if (k > 8) return ccloud[c]
+	}
+	return ""
+}
+function problem(msg) { out[++nout] = "L " msg; nbad++ }
+# lookup(cmd, dev, key, field, table): a small pass asks the kernel for one neighbour or fdb entry
+# (validated tokens only) instead of dumping the table; the answer goes into table[dev, key].
+function lookup(cmd, dev, key, field, table,   l, f, n, i) {
+	while ((cmd | getline l) > 0) {
+		n = split(l, f)
+		if (f[1] != key) continue
+		for (i = 2; i < n; i++) if (f[i] == "dev" && f[i + 1] != dev) break; else if (f[i] == field) { table[dev, key] = f[i + 1]; break }
+	}
+	close(cmd)
+}
+# route(dev, line): one line of `ip route show dev DEV`; queues the change it needs, if any.
+function route(dev, line,   f, nf, i, rest, dst, gw, onlink, proto, scope, metric, pref, mtu, src, fam, plen, daddr, k, lladdr, remote, rfam, own, cmd) {
+	nf = split(line, f)
+	if (nf == 0) return
+	dst = f[1]
+	if (dst ~ /^(local|broadcast|multicast|unreachable|prohibit|blackhole|throw|nat|anycast|default|Deleted)$/) return
+	for (i = 2; i <= nf; i++) {
+		k = f[i]
+		if (k == "via") { if (i == nf) return; gw = f[++i] }
+		else if (k == "dev") { if (i == nf || f[i + 1] != dev) return; i++ }
+		else if (k == "onlink") onlink = " onlink"
+		else if (k ~ /^(linkdown|dead|pervasive|offload|trap)$/) continue
+		else if (k == "proto" || k == "scope" || k == "pref") {
+			if (i == nf || !word(f[i + 1])) { rest = f[i]; while (++i <= nf) rest = rest " " f[i]; return problem(dev ": skipping route \047" rest "\047: bad " k) }
+			i++
+			if (k == "proto") proto = " proto " f[i]; else if (k == "scope") scope = " scope " f[i]; else pref = " pref " f[i]
+		}
+		else if (k == "metric") { if (i == nf || !uint(f[i + 1], 10)) return problem(dev ": skipping route: bad metric"); metric = " metric " f[++i] }
+		else if (k == "mtu") {
+			if (f[i + 1] == "lock") return problem(dev ": " dst ": mtu is locked, left alone")
+			if (i == nf || !uint(f[i + 1], 5)) return problem(dev ": " dst ": bad mtu")
+			mtu = f[++i]
+		}
+		else if (k == "src") { if (i == nf) return; src = f[++i] }
+		else if (k == "table") return # not the main table: not flannel
+		else return problem(dev ": " dst ": unexpected route attribute \047" k "\047, left alone")
+	}
+	if (gw == "") return # a route without a gateway is not one of flannel remote-subnet routes
+	fam = index(gw, ":") ? 6 : 4
+	k = index(dst, "/")
+	if (k) { daddr = substr(dst, 1, k - 1); plen = substr(dst, k + 1) } else { daddr = dst; plen = "" }
+	if (!ok(fam, daddr) || !ok(fam, gw)) return problem(dev ": bad IPv" fam " route")
+	if (plen != "" && (!uint(plen, fam == 4 ? 2 : 3) || plen + 0 > (fam == 4 ? 32 : 128))) return problem(dev ": bad prefix")
+	if (src != "" && !ok(fam, src)) return problem(dev ": bad src")
+	nroutes++
 
-# ---- every route ----
-full_pass() {
-	_bad=0
+	# gateway -> VTEP MAC -> underlay IP -> cloud (a small pass that cannot look one up leaves the
+	# whole burst to a full pass, which reports what is missing)
+	if (small && !((dev, gw) in neigh)) lookup("exec ip neigh get " gw " dev " dev " 2>/dev/null", dev, gw, "lladdr", neigh)
+	if (!((dev, gw) in neigh)) { if (small) refull = 1; return problem(dev ": " dst " via " gw ": no neighbour entry yet") }
+	lladdr = neigh[dev, gw]
+	if (!mac(lladdr)) return problem(dev ": " dst " via " gw ": bad lladdr")
+	if (small && !((dev, lladdr) in fdb)) lookup("exec bridge fdb get " lladdr " dev " dev " self 2>/dev/null", dev, lladdr, "dst", fdb)
+	if (!((dev, lladdr) in fdb)) { if (small) refull = 1; return problem(dev ": " dst " via " gw ": no fdb entry for " lladdr " yet") }
+	remote = fdb[dev, lladdr]
+	rfam = index(remote, ":") ? 6 : 4
+	own = owner(rfam, remote)
+	if (own == "-") return problem(dev ": " dst ": bad underlay address for " lladdr)
+	if (own == "") return problem(dev ": " dst ": node " remote " is in no cloud\047s NODE_CIDRS, left alone")
+	if (own == cloud) return # inside this cloud: the device MTU is right
+	nremote++
+	if (mtu == want[own]) return
+	# change, not replace: a route deleted since it was read is not created again
+	cmd = "route change " dst " via " gw " dev " dev onlink proto scope metric pref (src == "" ? "" : " src " src) " mtu " want[own]
+	batch[++nchange] = cmd
+	out[++nout] = "C " nchange " " dev ": " dst " via " gw ": |node " remote " in cloud " own ": mtu " (mtu == "" ? "none" : mtu) " -> " want[own] "|setting mtu " want[own] " failed"
+}
+BEGIN {
+	if (mode == "events") { n = split(devs, f, " "); for (i = 1; i <= n; i++) watched[f[i]] = 1 }
+	else if (mode != "report") {
+		if (!config()) { print ERR; quit = 1; exit 1 }
+		if (mode == "config") { print links; quit = 0; exit 0 }
+	}
+}
+mode == "events" {
+	if (NR == 1) { print "pid " $1; fflush(); next }
+	if ($1 ~ /^(local|broadcast|multicast)$/ || $2 ~ /^(local|broadcast|multicast)$/) next
+	for (i = 2; i < NF; i++) if ($i == "dev" && ($(i + 1) in watched)) { print "r " $0; fflush(); next }
+	next
+}
+mode == "pass" {
+	if ($1 == "@dev") { dev = $2; sect = ""; devlist = devlist "," dev }
+	else if ($1 == "@missing") problem(dev ": no such device")
+	else if ($1 == "@fail") { sub(/^@fail /, ""); problem(dev ": " $0 " failed") }
+	else if ($1 == "@end") ended = 1
+	else if ($0 ~ /^@(route|neigh|fdb)$/) sect = substr($0, 2)
+	else if (sect == "route" && !small) { nr++; rdev[nr] = dev; rline[nr] = $0 }
+	else if (sect == "route") {
+		# route events: the last one per route (dst and metric) tells its state; Deleted: gone
+		line = $0
+		if ($1 == "Deleted") sub(/^Deleted /, "", line)
+		n = split(line, f)
+		key = dev " " f[1]
+		for (i = 2; i < n; i++) if (f[i] == "metric") key = key " " f[i + 1]
+		if (!(key in seen)) { seen[key] = ++nr; rdev[nr] = dev }
+		rline[seen[key]] = $1 == "Deleted" ? "" : line
+	}
+	else if (sect == "neigh") { if ($2 == "lladdr" && !((dev, $1) in neigh)) neigh[dev, $1] = $3 }
+	else if (sect == "fdb") { if ($2 == "dst" && !((dev, $1) in fdb)) fdb[dev, $1] = $3 }
+	next
+}
+mode == "report" {
+	# first the output of ip -batch (if any), then the plan of the pass
+	if (!plan) {
+		if ($0 == "@plan") { plan = 1; next }
+		if ($0 ~ /^Command failed -:[0-9]+$/) { sub(/^Command failed -:/, ""); failed[$0] = errs == "" ? "" : ": " errs; errs = "" }
+		else if ($0 ~ /^[0-9]+: lo: /) finished = 1
+		else if ($0 !~ /^ /) errs = errs == "" ? $0 : errs "; " $0
+		next
+	}
+	if ($1 == "L") { if (++nprob <= 50) print me ": " substr($0, 3); else if (nprob == 51) print me ": (further problems in this pass not shown)" }
+	else if ($1 == "C") {
+		split(substr($0, 3 + length($2) + 1), m, "|")
+		if (!finished && !($2 in failed)) failed[$2] = ": ip -batch stopped before this line"
+		if ($2 in failed) { nfail++; print me ": " m[1] m[3] failed[$2] } else { nset++; print me ": " m[1] m[2] }
+	}
+	else if ($1 == "S") { status = $0; split($0, s, " ") }
+	else if ($1 == "F") { quit = 2; exit 2 }
+	next
+}
+END {
+	if (quit != "") exit quit
+	if (mode == "events") { print "end"; exit }
+	if (mode == "pass") {
+		if (!ended) problem("the table dump did not complete")
+		for (i = 1; i <= nr; i++) route(rdev[i], rline[i])
+		if (refull) { print "@plan"; print "F"; exit }
+		if (nchange) {
+			# one batch; -force: a failing line does not skip the rest. The last line proves that
+			# ip read every line (an unparsable line would end the batch even with -force).
+			cmd = "exec ip -force -batch - 2>&1"
+			for (i = 1; i <= nchange; i++) print batch[i] | cmd
+			print "link show dev lo" | cmd
+			close(cmd)
+		}
+		print "@plan"
+		for (i = 1; i <= nout; i++) print out[i]
+		print "S " nroutes + 0 " " nremote + 0 " " nchange + 0 " " nbad + 0 " " substr(devlist, 2) " " (small ? "small" : "full")
+		exit
+	}
+	if (status == "") { print me ": error: no result from the pass"; exit 1 }
+	if (s[7] == "full" && (s[4] + 0 || s[5] + 0)) print me ": pass over " s[6] ": " s[2] " routes (" s[3] " to other clouds), " nset + 0 " set, " nfail + 0 " failed, " s[5] " not checked"
+	exit (s[5] + 0 || nfail) ? 1 : 0
+}'
+
+links=$(awk -v mode=config -- "$prog") || die "${links:-awk -v mode=config failed}"
+
+# ---- one pass over every route ----
+v6=
+[ ! -e /proc/net/if_inet6 ] || v6=1 # no IPv6 tables to dump when the kernel has IPv6 disabled
+dump() {
 	for _d in $devices; do
-		if [ ! -e "/sys/class/net/$_d" ]; then
-			_bad=1
-			continue
-		fi
-		_routes=$(ip route show dev "$_d" 2>/dev/null; ip -6 route show dev "$_d" 2>/dev/null) || true
-		_oifs2=$IFS
-		IFS=$nl
-		for _r in $_routes; do
-			IFS=$_oifs2
-			check_route "$_d" "$_r" || _bad=1
-		done
-		IFS=$_oifs2
+		echo "@dev $_d"
+		[ -e "/sys/class/net/$_d" ] || { echo "@missing"; continue; }
+		echo "@route"
+		ip -4 route show dev "$_d" || echo "@fail ip -4 route show"
+		[ -z "$v6" ] || ip -6 route show dev "$_d" || echo "@fail ip -6 route show"
+		echo "@neigh"
+		ip -4 neigh show dev "$_d" || echo "@fail ip -4 neigh show"
+		[ -z "$v6" ] || ip -6 neigh show dev "$_d" || echo "@fail ip -6 neigh show"
+		echo "@fdb"
+		bridge fdb show dev "$_d" || echo "@fail bridge fdb show"
 	done
-	if [ "$_bad" -eq 0 ]; then
-		[ -e "$ready" ] || { echo ready >"$ready.tmp" && mv -f "$ready.tmp" "$ready" && log "ready: every route via $devices carries its planned mtu"; }
-	elif [ -e "$ready" ]; then
-		rm -f "$ready"
-		log "not ready: a route could not be checked or set"
+	echo "@end"
+}
+ready=$STATUS_DIR/ready
+# check BURST: a pass. BURST is empty (every route: dump the tables) or up to SMALL route event
+# lines (only those routes, their neighbour and fdb entries looked up one by one). A small pass
+# runs only while ready (it cannot tell whether the other routes are fine) and leaves anything it
+# cannot resolve to a full pass.
+check() {
+	if [ -n "$1" ] && [ -e "$ready" ]; then
+		_rc=0
+		{
+			for _d in $devices; do printf '@dev %s\n@route\n%s' "$_d" "$1"; done
+			echo "@end"
+		} | awk -v mode=pass -v small=1 -- "$prog" | awk -v mode=report -v me="$me" -- "$prog" || _rc=$?
+		case $_rc in
+		0) return 0 ;;
+		1) not_ready && return 0 ;;
+		esac
+	fi
+	if dump | awk -v mode=pass -- "$prog" | awk -v mode=report -v me="$me" -- "$prog"; then
+		[ -e "$ready" ] && return 0
+		{ echo ready >"$ready.tmp" && mv -f "$ready.tmp" "$ready"; } || die "cannot write $ready"
+		log "ready: every route via $devices carries its planned mtu"
+	else
+		not_ready
 	fi
 }
+not_ready() {
+	[ -e "$ready" ] || return 0
+	rm -f "$ready"
+	log "not ready: a route could not be checked or set"
+}
 
-log "cloud $CLOUD; devices $devices; link mtus:$link_mtus; recheck every ${RECHECK_SECONDS}s"
+# now_cs: NOW = uptime in centiseconds (a clock without a fork)
+now_cs() {
+	read -r _up _ </proc/uptime
+	_up=${_up%.*}${_up#*.}
+	_up=${_up#"${_up%%[!0]*}"}
+	NOW=${_up:-0}
+}
 
-# Watch first, then check, so a change between the two is not missed. The watcher is a pipeline
-# in the background (a foreground one would hold off the TERM trap until the next route event).
-periodic_pid=
-watch_pid=
+# ---- start ----
+command -v bridge >/dev/null || die "bridge (iproute2) not found"
+ip -force -batch - </dev/null || die "ip does not take -force -batch: iproute2 is needed"
+mkdir -p "$STATUS_DIR" || die "STATUS_DIR: cannot create '$STATUS_DIR'"
+events=$STATUS_DIR/events
+rm -f "$ready" "$events"
+mkfifo "$events" || die "STATUS_DIR: '$STATUS_DIR' is not writable"
+exec 3<>"$events" # read-write: opening never blocks, and the watcher below writes to it
+rm -f "$events"
+
+log "cloud $CLOUD; devices $devices; link mtus$links; recheck every ${RECHECK_SECONDS}s"
+
+# Watch first, then check, so a change between the two is not missed. The watcher prints its
+# `ip monitor` pid, then "r <event>" per route event on an overlay device, then "end".
+filter_pid=
+monitor_pid=
 # shellcheck disable=SC2317 # called from the traps
 cleanup() {
 	trap - EXIT INT TERM
-	[ -z "$periodic_pid" ] || kill "$periodic_pid" 2>/dev/null || true
-	if [ -s "$STATUS_DIR/monitor.pid" ]; then
-		read -r _mpid <"$STATUS_DIR/monitor.pid" || true
-		case ${_mpid:-} in '' | *[!0-9]*) ;; *) kill "$_mpid" 2>/dev/null || true ;; esac
-	fi
-	[ -z "$watch_pid" ] || kill "$watch_pid" 2>/dev/null || true
-	rm -f "$ready" "$STATUS_DIR/monitor.pid"
+	[ -z "$filter_pid" ] || kill "$filter_pid" 2>/dev/null || true
+	[ -z "$monitor_pid" ] || kill "$monitor_pid" 2>/dev/null || true
+	rm -f "$ready" "$ready.tmp"
 }
 trap 'cleanup; exit 0' INT TERM
 trap cleanup EXIT
+# shellcheck disable=SC2016 # $$ is the inner shell's
+sh -c 'echo "$$"; exec ip monitor route' | awk -v mode=events -v devs="$devices" -- "$prog" >&3 &
+filter_pid=$!
+read -r -t 10 _w _pid <&3 || die "the route watcher did not start"
+case $_w in pid) ;; *) die "the route watcher did not start (${_w:-no output})" ;; esac
+{ valid_uint "$_pid" 10 && [ "$_pid" -gt 1 ]; } || die "the route watcher did not start (pid '$_pid')"
+monitor_pid=$_pid
 
-on_events() {
-	while IFS= read -r _event; do
-		case $_event in Deleted* | local* | broadcast* | multicast*) continue ;; esac
-		for _d in $devices; do
-			case " $_event " in
-			*" dev $_d "*) check_route "$_d" "$_event" || rm -f "$ready" ;;
+check ""
+while :; do
+	burst=
+	if read -r -t "$RECHECK_SECONDS" _ev <&3; then
+		# coalesce: take events until QUIET passes without one (at most BURST_CS), then one pass;
+		# more than SMALL events (a flanneld restart rewrites every route) make it a full pass
+		now_cs
+		_until=$((NOW + BURST_CS))
+		_n=0
+		while :; do
+			case $_ev in
+			"r "*)
+				_n=$((_n + 1))
+				[ "$_n" -gt "$SMALL" ] || burst="$burst${_ev#r }$nl"
+				;;
+			end) die "ip monitor route ended" ;;
 			esac
+			if [ "$NOW" -ge "$_until" ] || ! read -r -t "$QUIET" _ev <&3; then break; fi
+			now_cs
 		done
-	done
-}
-rm -f "$STATUS_DIR/monitor.pid"
-{
-	ip monitor route &
-	echo "$!" >"$STATUS_DIR/monitor.pid"
-	wait "$!"
-} | on_events &
-watch_pid=$!
-while [ ! -s "$STATUS_DIR/monitor.pid" ]; do sleep 1; done
-
-(
-	trap - EXIT INT TERM
-	while :; do
-		full_pass
-		sleep "$RECHECK_SECONDS"
-	done
-) &
-periodic_pid=$!
-
-rc=0
-wait "$watch_pid" || rc=$?
-watch_pid=
-die "ip monitor route ended (status $rc)"
+		[ "$_n" -le "$SMALL" ] || burst=
+	fi
+	kill -0 "$filter_pid" 2>/dev/null || die "the route watcher ended"
+	check "$burst"
+done
