@@ -74,6 +74,7 @@ export class FlannelChart extends Chart {
           image,
           intervalSeconds: env.probe.intervalSeconds,
           marginBytes: env.probe.marginBytes,
+          ...(env.probe.metrics && { textfileDirectory: env.probe.textfileDirectory }),
         });
       }
     }

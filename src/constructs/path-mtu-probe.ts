@@ -23,9 +23,17 @@ export interface PathMtuProbeProps {
    * @default 10
    */
   readonly marginBytes?: number;
+  /**
+   * Directory on the node that node-exporter's textfile collector reads: mounted (hostPath,
+   * created if missing) so the probe replaces `flannel-mtu-probe.prom` there after every round.
+   * @default - no metrics file, no hostPath
+   */
+  readonly textfileDirectory?: string;
 }
 
 const STATUS_DIR = '/run/path-mtu-probe';
+/** Where the node's textfile collector directory appears in the container. */
+const METRICS_DIR = '/run/path-mtu-probe-metrics';
 
 /**
  * A DaemonSet on one cloud's nodes that measures the underlay path MTU to a node in every other
@@ -53,9 +61,10 @@ export class PathMtuProbe extends Construct {
         PROBE_MARGIN: String(props.marginBytes ?? 10),
         PROBE_INTERVAL: String(props.intervalSeconds ?? 300),
         PROBE_STATUS: `${STATUS_DIR}/status`,
+        ...(props.textfileDirectory !== undefined && { PROBE_METRICS_DIR: METRICS_DIR }),
       },
       capabilities: ['NET_RAW'],
-      volumeMounts: [{ name: 'status', mountPath: STATUS_DIR }],
+      volumeMounts: [{ name: 'status', mountPath: STATUS_DIR }, ...(props.textfileDirectory !== undefined ? [{ name: 'metrics', mountPath: METRICS_DIR }] : [])],
     });
     this.daemonSet = new k8s.KubeDaemonSet(this, 'daemon-set', {
       metadata: { name: `flannel-mtu-probe-${props.cloud.name}`, namespace: FLANNEL_NAMESPACE, labels },
@@ -75,7 +84,10 @@ export class PathMtuProbe extends Construct {
                 periodSeconds: 30,
               },
             }],
-            volumes: [{ name: 'status', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } }],
+            volumes: [
+              { name: 'status', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
+              ...(props.textfileDirectory !== undefined ? [{ name: 'metrics', hostPath: { path: props.textfileDirectory, type: 'DirectoryOrCreate' } }] : []),
+            ],
           },
         },
       },

@@ -178,6 +178,19 @@ export interface ProbeSettings {
    * @default 10
    */
   readonly marginBytes?: number;
+  /**
+   * Write Prometheus metrics (measured and declared path MTU, status and time of the last round,
+   * per link and family) after every round, as a node-exporter textfile in `textfileDirectory`.
+   * @default true
+   */
+  readonly metrics?: boolean;
+  /**
+   * The directory on each node that node-exporter's textfile collector reads
+   * (`--collector.textfile.directory`); the probe mounts it (hostPath, created if missing) and
+   * replaces `flannel-mtu-probe.prom` in it.
+   * @default '/var/lib/node_exporter/textfile_collector'
+   */
+  readonly textfileDirectory?: string;
 }
 
 /**
@@ -304,7 +317,7 @@ export const DEFAULT_ROLLOUT_TIMEOUT_SECONDS = 600;
 export const DEFAULT_VNI = 1;
 
 /** The probe when an environment has no `probe` section. */
-export const DEFAULT_PROBE: Required<ProbeSettings> = { enabled: false, intervalSeconds: 300, marginBytes: 10 };
+export const DEFAULT_PROBE: Required<ProbeSettings> = { enabled: false, intervalSeconds: 300, marginBytes: 10, metrics: true, textfileDirectory: '/var/lib/node_exporter/textfile_collector' };
 
 /** `pmtud.mode` when the file leaves it out: probing after a blackhole, as Cilium does by default. */
 export const DEFAULT_PMTUD_MODE: PmtudMode = 'blackhole';

@@ -397,16 +397,21 @@ function readRollout(r: Reader, value: Json): ResolvedRolloutSettings | undefine
   };
 }
 
+/** A directory on the node (hostPath): absolute, plain characters, no `..` segment, not `/` itself. */
+const HOST_DIRECTORY = /^(?!.*\/\.\.(\/|$))\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+
 function readProbe(r: Reader, value: Json, clouds: readonly Cloud[]): ResolvedEnvironment['probe'] {
   const path = ['probe'];
   const defaults = DEFAULT_PROBE;
   if (value === undefined) return defaults;
-  const obj = r.mapping(value, path, ['enabled', 'intervalSeconds', 'marginBytes']);
+  const obj = r.mapping(value, path, ['enabled', 'intervalSeconds', 'marginBytes', 'metrics', 'textfileDirectory']);
   if (!obj) return defaults;
   const probe: ResolvedEnvironment['probe'] = {
     enabled: ('enabled' in obj ? r.boolean(obj.enabled, [...path, 'enabled']) : undefined) ?? true,
     intervalSeconds: ('intervalSeconds' in obj ? r.integer(obj.intervalSeconds, [...path, 'intervalSeconds'], 10, 86400) : undefined) ?? defaults.intervalSeconds,
     marginBytes: ('marginBytes' in obj ? r.integer(obj.marginBytes, [...path, 'marginBytes'], 0, 1000, 'a byte count') : undefined) ?? defaults.marginBytes,
+    metrics: ('metrics' in obj ? r.boolean(obj.metrics, [...path, 'metrics']) : undefined) ?? defaults.metrics,
+    textfileDirectory: ('textfileDirectory' in obj ? r.string(obj.textfileDirectory, [...path, 'textfileDirectory'], HOST_DIRECTORY, 'an absolute directory path of letters, digits and ._-, without ..') : undefined) ?? defaults.textfileDirectory,
   };
   if (probe.enabled) {
     clouds.forEach((c, i) => {

@@ -27,7 +27,7 @@ describe('parseEnvironment', () => {
       clouds: [{ name: 'cloud-a', nicMtu: 1400 }, { name: 'cloud-b', nicMtu: 1400 }],
       links: [{ between: ['cloud-a', 'cloud-b'], pathMtu: 1380 }],
       mssClamp: { enabled: true },
-      probe: { enabled: false, intervalSeconds: 300, marginBytes: 10 },
+      probe: { enabled: false, intervalSeconds: 300, marginBytes: 10, metrics: true, textfileDirectory: '/var/lib/node_exporter/textfile_collector' },
       mtuMode: 'uniform',
       pmtud: { mode: 'blackhole' },
       images: { flannel: 'ghcr.io/flannel-io/flannel:v0.28.9', flannelCniPlugin: 'ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3' },

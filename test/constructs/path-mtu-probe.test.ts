@@ -1,5 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { parseAllDocuments } from 'yaml';
+import { parseEnvironment } from '../../src/config/load';
+import { synthEnvironments } from '../../src/synth';
 import { findObject, K8sObject, parseManifest, REPO } from '../support/dist';
 
 const seed = parseManifest(fs.readFileSync(path.join(REPO, 'dist', 'seed-dev.k8s.yaml'), 'utf8'));
@@ -24,4 +27,55 @@ describe('PathMtuProbe (dist/seed-dev.k8s.yaml)', () => {
     expect(spec).toMatchObject({ hostNetwork: true, automountServiceAccountToken: false });
     expect(c.readinessProbe.exec.command).toEqual(['grep', '-qx', 'healthy', '/run/path-mtu-probe/status']);
   });
+
+  test('writes its metrics into node-exporter\'s textfile directory: one hostPath, created if missing, mounted where PROBE_METRICS_DIR points', () => {
+    const spec = findObject(seed, 'DaemonSet', 'flannel-mtu-probe-cloud-a').spec.template.spec;
+    const [c] = spec.containers;
+    expect(spec.volumes.find((v: K8sObject) => v.name === 'metrics')).toEqual({ name: 'metrics', hostPath: { path: '/var/lib/node_exporter/textfile_collector', type: 'DirectoryOrCreate' } });
+    const mount = c.volumeMounts.find((m: K8sObject) => m.name === 'metrics');
+    expect(c.env.find((e: K8sObject) => e.name === 'PROBE_METRICS_DIR').value).toBe(mount.mountPath);
+    // The only hostPath: the probe writes nothing else on the node.
+    expect(spec.volumes.filter((v: K8sObject) => v.hostPath !== undefined)).toHaveLength(1);
+  });
 });
+
+describe('PathMtuProbe metrics settings', () => {
+  const probeSpec = (probe: string) => {
+    const text = `${fs.readFileSync(path.join(REPO, 'environments', 'seed-dev.yaml'), 'utf8').replace(/^probe:\n(  .*\n)+/m, '')}probe:\n${probe}`;
+    const { environment } = parseEnvironment(text, 'seed-dev.yaml');
+    const objects = synthEnvironments([{ environment }])[0].objects as K8sObject[];
+    return findObject(objects, 'DaemonSet', 'flannel-mtu-probe-cloud-a').spec.template.spec;
+  };
+
+  test('textfileDirectory moves the hostPath; metrics: false removes it and PROBE_METRICS_DIR', () => {
+    expect(probeSpec('  textfileDirectory: /var/lib/prometheus/node-exporter\n').volumes[1].hostPath.path).toBe('/var/lib/prometheus/node-exporter');
+    const off = probeSpec('  metrics: false\n');
+    expect(off.volumes.map((v: K8sObject) => v.name)).toEqual(['status']);
+    expect(off.containers[0].env.map((e: K8sObject) => e.name)).not.toContain('PROBE_METRICS_DIR');
+  });
+
+  test.each(['var/lib/textfile', '/var/lib/../../etc', '/', '/var/lib/text file'])('fails on textfileDirectory %j, naming the key', (dir) => {
+    expect(() => probeSpec(`  textfileDirectory: "${dir}"\n`)).toThrow(/probe\.textfileDirectory: expected an absolute directory path of letters, digits and \._-, without \.\./);
+  });
+});
+
+describe('README: the example alert rules', () => {
+  // The PrometheusRule in the README must only name series the shipped script writes, with status
+  // values it writes, or the alerts silently never fire.
+  const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+  const block = /```yaml\n(apiVersion: monitoring\.coreos\.com\/v1\nkind: PrometheusRule\n[\s\S]*?)```/.exec(readme)![1];
+  const script = findObject(seed, 'DaemonSet', 'flannel-mtu-probe-cloud-a').spec.template.spec.containers[0].args[0] as string;
+  const written = new Set([...script.matchAll(/emit\("(flannel_mtu_probe_[a-z_]+)"/g)].map((m) => m[1]));
+
+  test('every expression names a series the probe writes, and a status it can have', () => {
+    const rules = parseAllDocuments(block)[0].toJS().spec.groups.flatMap((g: K8sObject) => g.rules);
+    expect(rules.map((r: K8sObject) => r.alert)).toEqual(['FlannelMtuPathTooSmall', 'FlannelMtuPeerUnreachable', 'FlannelMtuProbeStale', 'FlannelMtuPathWasted']);
+    for (const r of rules) {
+      const names = [...String(r.expr).matchAll(/flannel_mtu_probe_[a-z_]+/g)].map((m) => m[0]);
+      expect(names.length).toBeGreaterThan(0);
+      for (const n of names) expect(written).toContain(n);
+      for (const [, status] of String(r.expr).matchAll(/status="([^"]+)"/g)) expect(script).toContain(status);
+    }
+  });
+});
+

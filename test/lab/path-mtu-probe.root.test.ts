@@ -1,12 +1,13 @@
 // The path-MTU probe as it ships (script and env from dist/seed-dev.k8s.yaml), run with busybox sh
 // in node A's namespace of the lab, measuring across the routers toward node B's underlay address.
 // The seed declares the SD-WAN at 1380; the lab's link is set to known values around it.
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
 import { labNamespaces, MtuLab } from '../../lab/engine';
+import { findBinary } from '../../lab/host';
 import { BUSYBOX, IP, imageLikePath } from '../support/netns';
 import { REPO } from '../support/dist';
 import { loadEnvironmentFile } from '../../src/config/load';
@@ -28,6 +29,9 @@ describe('path-MTU probe from dist/, on a real kernel', () => {
   const toolbox = imageLikePath('both');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fmlab-probe-'));
   const status = path.join(tmp, 'status');
+  /** Stands in for the node's textfile collector directory (the DaemonSet's hostPath). */
+  const textfile = path.join(tmp, 'textfile');
+  fs.mkdirSync(textfile);
 
   /** One round (PROBE_INTERVAL=0), with the seed's target pointed at the lab's node B. */
   const labTargets = shipped.env.PROBE_TARGETS.split('\n').map((l) => l.replace(/^(\S+ \S+ 4) \S+ /, `$1 ${LAB_PEER} `)).join('\n');
@@ -37,6 +41,7 @@ describe('path-MTU probe from dist/, on a real kernel', () => {
       PROBE_TARGETS: targets,
       PROBE_INTERVAL: '0',
       PROBE_STATUS: status,
+      PROBE_METRICS_DIR: textfile,
       PATH: toolbox,
     };
     const started = Date.now();
@@ -108,7 +113,7 @@ describe('path-MTU probe from dist/, on a real kernel', () => {
     const round = (n: (typeof nodes)[number]) => {
       const p = shippedProbe(n.ds);
       const targets = p.env.PROBE_TARGETS.split('\n').map((l) => l.replace(/^(\S+ \S+ 4) \S+ /, `$1 ${n.peer} `)).join('\n');
-      const env = { ...p.env, PROBE_TARGETS: targets, PROBE_INTERVAL: '0', PROBE_STATUS: status, PATH: toolbox };
+      const env = { ...p.env, PROBE_TARGETS: targets, PROBE_INTERVAL: '0', PROBE_STATUS: status, PROBE_METRICS_DIR: textfile, PATH: toolbox };
       const r = spawnSync(IP, ['netns', 'exec', `${lab.labId}-${n.ns}`, BUSYBOX, 'sh', '-c', p.script], { env, encoding: 'utf8', timeout: 60_000 });
       return `${r.stdout}${r.stderr}`.split('\n').filter((l) => l !== '').map((l) => `[pod/${n.ds}-lab/probe] ${l}`);
     };
@@ -129,6 +134,62 @@ describe('path-MTU probe from dist/, on a real kernel', () => {
     // Smallest per direction over the two rounds: 1360 both ways, below the declared 1380.
     expect(decision.links).toEqual([expect.objectContaining({ link: 'sdwan', family: 'ipv4', declared: 1380, measured: 1360, verdict: 'lower', value: 1360 })]);
   }, 180_000);
+
+  // Metrics (README "Probe metrics"): the shipped probe, with only the NET_RAW its container keeps
+  // (setpriv bounding set), writes node-exporter's textfile; Debian's real prometheus-node-exporter
+  // reads it in node A's namespace and serves it on that namespace's own loopback.
+  test('node-exporter serves what the probe wrote: measured 1360 and declared 1380, status too-small, the round\'s time', async () => {
+    const exporter = findBinary('prometheus-node-exporter');
+    const curl = findBinary('curl');
+    const setpriv = findBinary('setpriv');
+    lab.reconfig({ nicMtuA: 1400, nicMtuB: 1400, pathMtu: 1360 });
+    fs.rmSync(textfile, { recursive: true, force: true });
+    fs.mkdirSync(textfile);
+    const ns = `${lab.labId}-nodeA`;
+    const before = Math.floor(Date.now() / 1000);
+    const env = { ...shipped.env, PROBE_TARGETS: labTargets, PROBE_INTERVAL: '0', PROBE_STATUS: status, PROBE_METRICS_DIR: textfile, PATH: toolbox };
+    const r = spawnSync(IP, ['netns', 'exec', ns, setpriv, '--bounding-set', '-all,+net_raw', '--', BUSYBOX, 'sh', '-c', shipped.script], { env, encoding: 'utf8', timeout: 60_000 });
+    const after = Math.ceil(Date.now() / 1000);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(3);
+    // Renamed into place: no temporary file is left for node-exporter to read.
+    expect(fs.readdirSync(textfile)).toEqual(['flannel-mtu-probe.prom']);
+
+    const server = spawn(IP, ['netns', 'exec', ns, exporter, '--collector.disable-defaults', '--collector.textfile', `--collector.textfile.directory=${textfile}`, '--web.listen-address=127.0.0.1:9100'], { stdio: 'ignore' });
+    try {
+      let scraped = '';
+      for (let i = 0; i < 50 && !scraped.includes('node_textfile_scrape_error'); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        scraped = spawnSync(IP, ['netns', 'exec', ns, curl, '-sf', 'http://127.0.0.1:9100/metrics'], { encoding: 'utf8' }).stdout ?? '';
+      }
+      const value = (series: string) => scraped.split('\n').find((l) => l.startsWith(`${series} `))?.split(' ')[1];
+      // node-exporter parsed the file (no error) and orders labels by name.
+      expect(value('node_textfile_scrape_error')).toBe('0');
+      const link = 'family="ipv4",from="cloud-a",link="sdwan",peer="192.168.200.2",to="cloud-b"';
+      expect(value(`flannel_mtu_probe_measured_path_mtu_bytes{${link}}`)).toBe('1360');
+      expect(value(`flannel_mtu_probe_declared_path_mtu_bytes{${link}}`)).toBe('1380');
+      const state = (s: string) => `flannel_mtu_probe_status{family="ipv4",from="cloud-a",link="sdwan",peer="192.168.200.2",status="${s}",to="cloud-b"}`;
+      expect(['healthy', 'too-small', 'wasted', 'unreachable'].map((s) => value(state(s)))).toEqual(['0', '1', '0', '0']);
+      const last = Number(value(`flannel_mtu_probe_last_round_timestamp_seconds{${link}}`));
+      expect(last).toBeGreaterThanOrEqual(before);
+      expect(last).toBeLessThanOrEqual(after);
+    } finally {
+      server.kill();
+    }
+  }, 60_000);
+
+  test('a textfile directory it cannot write is reported on stderr, and the probe goes on probing', () => {
+    fs.chownSync(textfile, 65534, 65534);
+    fs.rmSync(path.join(textfile, 'flannel-mtu-probe.prom'), { force: true });
+    const env = { ...shipped.env, PROBE_TARGETS: labTargets, PROBE_INTERVAL: '0', PROBE_STATUS: status, PROBE_METRICS_DIR: textfile, PATH: toolbox };
+    // Root without CAP_DAC_OVERRIDE (as in the pod) cannot write into a directory another user owns.
+    const r = spawnSync(IP, ['netns', 'exec', `${lab.labId}-nodeA`, findBinary('setpriv'), '--bounding-set', '-all,+net_raw', '--', BUSYBOX, 'sh', '-c', shipped.script], { env, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toContain(`path-mtu-probe: cannot write metrics to ${textfile}`);
+    expect(r.stdout).toContain('"status":"too-small"');
+    expect(r.status).toBe(3);
+    expect(fs.readdirSync(textfile)).toEqual([]);
+    fs.chownSync(textfile, 0, 0);
+  }, 60_000);
 
   test('fails on a hostile target line before sending anything', () => {
     const r = probe('sdwan cloud-b 4 $(reboot) 1380 1400');

@@ -8,6 +8,9 @@
 #   PROBE_MARGIN    bytes above the declared value that count as wasted MTU
 #   PROBE_INTERVAL  seconds between rounds; 0 = one round, then exit 0 if healthy, 3 if not
 #   PROBE_STATUS    file written after each round: "healthy", or the problems; the readiness probe reads it
+#   PROBE_METRICS_DIR  optional: node-exporter's textfile collector directory; after each round the
+#                   Prometheus metrics of every target replace flannel-mtu-probe.prom there (written
+#                   to a dot file first and renamed, so node-exporter never reads half a file)
 #
 # A DF ping of S bytes on the wire gets an answer only when S fits every hop. busybox ping has no
 # -M option, but with the kernel default ip_no_pmtu_disc=0 its packets carry DF when they fit the
@@ -25,6 +28,12 @@ is_name "${PROBE_CLOUD:-}" || fail "PROBE_CLOUD: expected a cloud name, got '${P
 is_uint "${PROBE_MARGIN:-}" || fail "PROBE_MARGIN: expected a byte count, got '${PROBE_MARGIN:-}'"
 is_uint "${PROBE_INTERVAL:-}" || fail "PROBE_INTERVAL: expected seconds, got '${PROBE_INTERVAL:-}'"
 case "${PROBE_STATUS:-}" in /*) ;; *) fail "PROBE_STATUS: expected an absolute path, got '${PROBE_STATUS:-}'" ;; esac
+case "${PROBE_METRICS_DIR:-}" in
+  '') ;;
+  /*[!A-Za-z0-9._/-]* | *..*) fail "PROBE_METRICS_DIR: expected an absolute path of letters, digits, '._/-', got '$PROBE_METRICS_DIR'" ;;
+  /*) [ -d "$PROBE_METRICS_DIR" ] || fail "PROBE_METRICS_DIR: '$PROBE_METRICS_DIR' is not a directory" ;;
+  *) fail "PROBE_METRICS_DIR: expected an absolute path, got '$PROBE_METRICS_DIR'" ;;
+esac
 
 # Validate every target line before sending anything.
 targets=$(printf '%s\n' "${PROBE_TARGETS:-}" | sed '/^[[:space:]]*$/d')
@@ -74,6 +83,45 @@ measure() {
   echo "$lo"
 }
 
+# write_metrics RESULTS: the round's JSON lines as Prometheus text (one awk program; the values
+# were validated above, so labels need no escaping), grouped per metric family as the format wants.
+write_metrics() {
+  [ -n "${PROBE_METRICS_DIR:-}" ] || return 0
+  tmp="$PROBE_METRICS_DIR/.flannel-mtu-probe.prom.tmp"
+  if printf '%s\n' "$1" | awk -v now="$(date +%s)" '
+    function field(line, key) {
+      if (match(line, "\"" key "\":\"[^\"]*\"")) return substr(line, RSTART + length(key) + 4, RLENGTH - length(key) - 5)
+      if (match(line, "\"" key "\":[0-9]+")) return substr(line, RSTART + length(key) + 3, RLENGTH - length(key) - 3)
+      return ""
+    }
+    function emit(name, help, series, count, i) {
+      print "# HELP " name " " help
+      print "# TYPE " name " gauge"
+      for (i = 1; i <= count; i++) print name "{" series[i]
+    }
+    /^\{"probe":"path-mtu"/ {
+      labels = sprintf("from=\"%s\",to=\"%s\",link=\"%s\",family=\"%s\",peer=\"%s\"", field($0, "from"), field($0, "to"), field($0, "link"), field($0, "family"), field($0, "peer"))
+      n++
+      measured[n] = labels "} " field($0, "measured")
+      declared[n] = labels "} " field($0, "declared")
+      seconds[n] = labels "} " field($0, "seconds")
+      last[n] = labels "} " now
+      split("healthy too-small wasted unreachable", all, " ")
+      for (i = 1; i <= 4; i++) states[++m] = labels ",status=\"" all[i] "\"} " (all[i] == field($0, "status") ? 1 : 0)
+    }
+    END {
+      emit("flannel_mtu_probe_measured_path_mtu_bytes", "Largest packet that crossed the path in the last round, 0 when the peer did not answer.", measured, n)
+      emit("flannel_mtu_probe_declared_path_mtu_bytes", "Path MTU the MTU plan was derived from.", declared, n)
+      emit("flannel_mtu_probe_status", "Result of the last round: 1 for the current status, 0 for the others.", states, m)
+      emit("flannel_mtu_probe_measure_duration_seconds", "Time the last measurement of the path took.", seconds, n)
+      emit("flannel_mtu_probe_last_round_timestamp_seconds", "Unix time the last round of the path ended.", last, n)
+    }' > "$tmp" && mv -f "$tmp" "$PROBE_METRICS_DIR/flannel-mtu-probe.prom"; then
+    return 0
+  fi
+  rm -f "$tmp"
+  echo "path-mtu-probe: cannot write metrics to $PROBE_METRICS_DIR" >&2
+}
+
 while :; do
   results=$(printf '%s\n' "$targets" | while read -r link to family peer declared max; do
     started=$(date +%s)
@@ -93,6 +141,7 @@ while :; do
   printf '%s\n' "$results"
   problems=$(printf '%s\n' "$results" | grep -v '"status":"healthy"' || true)
   if [ -z "$problems" ]; then echo healthy > "$PROBE_STATUS"; else printf '%s\n' "$problems" > "$PROBE_STATUS"; fi
+  write_metrics "$results"
   if [ "$PROBE_INTERVAL" -eq 0 ]; then
     [ -z "$problems" ] && exit 0
     exit 3
