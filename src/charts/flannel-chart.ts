@@ -1,6 +1,6 @@
-import { ApiObject, Chart } from 'cdk8s';
+import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
-import { Environment } from '../model/environment';
+import { Environment, InterfaceSelection } from '../model/environment';
 import { resolveEnvironment } from '../model/validate';
 import { FlannelCloudProps, FlannelNetwork } from '../constructs/flannel-network';
 import { ROUTE_MTU_KEEPER_VOLUME, RouteMtuKeeper } from '../constructs/route-mtu-keeper';
@@ -42,7 +42,8 @@ export class FlannelChart extends Chart {
       const clouds: FlannelCloudProps[] = env.clouds.map((cloud) => {
         const view = cloudView(this.plan, cloud.name);
         if (!cloud.nodeSelector) throw new Error(`${this.node.path}: mtuMode per-path needs a nodeSelector on cloud "${cloud.name}"`);
-        const nodeMtu = new NodeMtu(this, `node-mtu-${cloud.name}`, { plan: view, image });
+        const interfaces = cloudInterfaces(env.flannel, cloud);
+        const nodeMtu = new NodeMtu(this, `node-mtu-${cloud.name}`, { plan: view, image, interfaces });
         const clamp = new TcpMssClamp(this, `tcp-mss-clamp-${cloud.name}`, { plan: view, image, enabled: env.mssClamp.enabled });
         const keeper = new RouteMtuKeeper(this, `route-mtu-keeper-${cloud.name}`, { plan: this.plan, cloud: cloud.name, image });
         return {
@@ -52,11 +53,12 @@ export class FlannelChart extends Chart {
           nodeInitContainers: [nodeMtu.container, clamp.container],
           sidecars: [keeper.container],
           volumes: [ROUTE_MTU_KEEPER_VOLUME],
+          interfaces,
         };
       });
       this.flannel = new FlannelNetwork(this, 'flannel', { plan: this.plan, flannel: env.flannel, images: env.images, clouds });
     } else {
-      const nodeMtu = new NodeMtu(this, 'node-mtu', { plan: this.plan, image });
+      const nodeMtu = new NodeMtu(this, 'node-mtu', { plan: this.plan, image, interfaces: env.flannel });
       const clamp = new TcpMssClamp(this, 'tcp-mss-clamp', { plan: this.plan, image, enabled: env.mssClamp.enabled });
       this.flannel = new FlannelNetwork(this, 'flannel', {
         plan: this.plan,
@@ -93,5 +95,23 @@ export class FlannelChart extends Chart {
         busyboxImage: env.images.busybox,
       });
     }
+    if (env.imagePullSecrets.length > 0) {
+      // Every pod this chart generates pulls an image: flannel's, the probes', the rollout Job's.
+      const secrets = env.imagePullSecrets.map((name) => ({ name }));
+      for (const c of this.node.findAll()) {
+        if (c instanceof ApiObject && (c.kind === 'DaemonSet' || c.kind === 'Job')) c.addJsonPatch(JsonPatch.add('/spec/template/spec/imagePullSecrets', secrets));
+      }
+    }
   }
+}
+
+/** A cloud's interface selection in per-path mode: its own when it sets any, else the cluster's. */
+export function cloudInterfaces(flannel: InterfaceSelection, cloud: InterfaceSelection): InterfaceSelection {
+  const own = cloud.iface !== undefined || cloud.ifaceRegex !== undefined || cloud.ifaceCanReach !== undefined;
+  const from = own ? cloud : flannel;
+  return {
+    ...(from.iface !== undefined && { iface: from.iface }),
+    ...(from.ifaceRegex !== undefined && { ifaceRegex: from.ifaceRegex }),
+    ...(from.ifaceCanReach !== undefined && { ifaceCanReach: from.ifaceCanReach }),
+  };
 }

@@ -1,7 +1,9 @@
 import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
-import { DEFAULT_IMAGES, ResolvedEnvironment, ResolvedFlannelSettings } from '../model/environment';
+import { ContainerResources, DEFAULT_CNI_PLUGINS, DEFAULT_IMAGES, InterfaceSelection, ResolvedEnvironment, ResolvedFlannelSettings } from '../model/environment';
+import { nodeScript } from '../node/scripts';
+import { nodeScriptContainer } from './node-script-container';
 import { MtuPlan, peerLinks } from '../mtu/plan';
 import { installCniContainer } from './install-cni';
 import {
@@ -63,6 +65,11 @@ export interface FlannelCloudProps {
    * @default - none
    */
   readonly volumes?: readonly k8s.Volume[];
+  /**
+   * This cloud's flanneld interface selection, instead of the cluster-wide one in `flannel`.
+   * @default - `flannel.iface`, `ifaceRegex`, `ifaceCanReach`
+   */
+  readonly interfaces?: InterfaceSelection;
 }
 
 const XTABLES_LOCK = 'xtables-lock';
@@ -128,6 +135,7 @@ export class FlannelNetwork extends Construct {
       cloud: { name: c.name, nodeSelector: c.nodeSelector },
       sidecars: c.sidecars,
       volumes: c.volumes,
+      interfaces: c.interfaces,
     }));
   }
 
@@ -182,6 +190,11 @@ export interface FlannelNodeSetProps {
    * @default - none
    */
   readonly volumes?: readonly k8s.Volume[];
+  /**
+   * flanneld's interface selection.
+   * @default - `flannel.iface`, `ifaceRegex`, `ifaceCanReach`
+   */
+  readonly interfaces?: InterfaceSelection;
 }
 
 /**
@@ -218,7 +231,7 @@ export class FlannelNodeSet extends Construct {
     const cloudLabel: Record<string, string> = cloud === undefined ? {} : { [`${ANNOTATION_PREFIX}/cloud`]: cloud.name };
 
     this.netConf = netConfJson(plan, flannel);
-    this.cniConf = cniConfJson(plan);
+    this.cniConf = cniConfJson(plan, flannel);
     const data = {
       'cni-conf.json': `${JSON.stringify(this.cniConf, null, 2)}\n`,
       'net-conf.json': `${JSON.stringify(this.netConf, null, 2)}\n`,
@@ -235,7 +248,10 @@ export class FlannelNodeSet extends Construct {
       data,
     });
 
-    const mount = (name: string, mountPath: string) => ({ name, mountPath });
+    const mount = (name: string, mountPath: string, readOnly?: boolean) => ({ name, mountPath, ...(readOnly && { readOnly }) });
+    const psk = flannel.backend === 'wireguard' ? flannel.psk : undefined;
+    const healthz = flannel.healthzPort;
+    const args = flanneldArgs(flannel, props.interfaces ?? flannel, psk !== undefined);
     this.daemonSet = new k8s.KubeDaemonSet(this, 'daemon-set', {
       metadata: { name: flannelDaemonSetName(cloud?.name), namespace: FLANNEL_NAMESPACE, labels: { ...NODE_LABELS, ...cloudLabel } },
       spec: {
@@ -253,10 +269,10 @@ export class FlannelNodeSet extends Construct {
                 },
               },
             },
-            ...(cloud !== undefined && { nodeSelector: { ...cloud.nodeSelector } }),
+            ...((cloud !== undefined || flannel.nodeSelector !== undefined) && { nodeSelector: { ...flannel.nodeSelector, ...cloud?.nodeSelector } }),
             hostNetwork: true,
             priorityClassName: 'system-node-critical',
-            tolerations: [{ operator: 'Exists', effect: 'NoSchedule' }],
+            tolerations: flannel.tolerations.map((t) => ({ ...t })),
             serviceAccountName: FLANNEL_SERVICE_ACCOUNT,
             initContainers: [
               {
@@ -266,7 +282,8 @@ export class FlannelNodeSet extends Construct {
                 args: ['-f', '/flannel', '/opt/cni/bin/flannel'],
                 volumeMounts: [mount('cni-plugin', '/opt/cni/bin')],
               },
-              installCniContainer({ image: images.flannel, conflist: this.cniConf }),
+              ...(flannel.skipCNIConfigInstallation ? [] : [installCniContainer({ image: images.flannel, conflist: this.cniConf, cniBinDirOnHost: flannel.cniBinDir })]),
+              ...(psk !== undefined ? [netConfPskContainer(images.flannel)] : []),
               ...(props.nodeInitContainers ?? []),
             ],
             containers: [
@@ -274,21 +291,21 @@ export class FlannelNodeSet extends Construct {
                 name: 'kube-flannel',
                 image: images.flannel,
                 command: ['/opt/bin/flanneld'],
-                args: ['--ip-masq', '--kube-subnet-mgr', '--healthz-port=8081'],
-                ports: [{ name: 'healthz', containerPort: 8081, protocol: 'TCP' }],
-                livenessProbe: {
-                  httpGet: { path: '/healthz', port: k8s.IntOrString.fromString('healthz') },
-                  initialDelaySeconds: 10,
-                  periodSeconds: 30,
-                },
-                readinessProbe: {
-                  httpGet: { path: '/readyz', port: k8s.IntOrString.fromString('healthz') },
-                  initialDelaySeconds: 5,
-                  periodSeconds: 10,
-                },
-                resources: {
-                  requests: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('50Mi') },
-                },
+                args,
+                ...(healthz > 0 && {
+                  ports: [{ name: 'healthz', containerPort: healthz, protocol: 'TCP' }],
+                  livenessProbe: {
+                    httpGet: { path: '/healthz', port: k8s.IntOrString.fromString('healthz') },
+                    initialDelaySeconds: 10,
+                    periodSeconds: 30,
+                  },
+                  readinessProbe: {
+                    httpGet: { path: '/readyz', port: k8s.IntOrString.fromString('healthz') },
+                    initialDelaySeconds: 5,
+                    periodSeconds: 10,
+                  },
+                }),
+                resources: quantities(flannel.resources),
                 securityContext: { privileged: false, capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } },
                 env: [
                   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -300,16 +317,21 @@ export class FlannelNodeSet extends Construct {
                   mount('run', '/run/flannel'),
                   mount('flannel-cfg', '/etc/kube-flannel/'),
                   mount(XTABLES_LOCK, '/run/xtables.lock'),
+                  ...(psk !== undefined ? [mount(PSK_NET_CONF_VOLUME, PSK_NET_CONF_DIR, true)] : []),
                 ],
               },
               ...(props.sidecars ?? []),
             ],
             volumes: [
               { name: 'run', hostPath: { path: '/run/flannel' } },
-              { name: 'cni-plugin', hostPath: { path: '/opt/cni/bin' } },
-              { name: 'cni', hostPath: { path: '/etc/cni/net.d' } },
+              { name: 'cni-plugin', hostPath: { path: flannel.cniBinDir } },
+              ...(flannel.skipCNIConfigInstallation ? [] : [{ name: 'cni', hostPath: { path: flannel.cniConfDir } }]),
               { name: 'flannel-cfg', configMap: { name: configMapName } },
               { name: XTABLES_LOCK, hostPath: { path: '/run/xtables.lock', type: 'FileOrCreate' } },
+              ...(psk !== undefined ? [
+                { name: PSK_SECRET_VOLUME, secret: { secretName: psk.secretName, items: [{ key: psk.key ?? 'psk', path: 'psk' }], defaultMode: 0o400 } },
+                { name: PSK_NET_CONF_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
+              ] : []),
               ...(props.volumes ?? []),
             ],
           },
@@ -322,40 +344,96 @@ export class FlannelNodeSet extends Construct {
 /** The volume node init containers mount to share iptables' lock with flanneld and kube-proxy. */
 export const XTABLES_LOCK_MOUNT: k8s.VolumeMount = { name: XTABLES_LOCK, mountPath: '/run/xtables.lock' };
 
-/** net-conf.json: Backend.Type is always written (a missing Backend means udp in flannel, not vxlan). */
+/**
+ * net-conf.json: Backend.Type is always written (a missing Backend means udp in flannel, not vxlan).
+ * A wireguard pre-shared key is never written here: `netConfPskContainer` adds it on the node.
+ */
 export function netConfJson(plan: MtuPlan, flannel: ResolvedFlannelSettings): Record<string, unknown> {
   const backend: Record<string, unknown> = { Type: plan.backend };
   if (plan.backendMtu !== null) backend.MTU = plan.backendMtu;
+  const port = flannel.backendPort ?? flannel.port;
   if (plan.backend === 'vxlan') {
     backend.VNI = flannel.vni;
-    if (flannel.port !== undefined) backend.Port = flannel.port;
+    if (port !== undefined) backend.Port = port;
+    if (flannel.GBP !== undefined) backend.GBP = flannel.GBP;
+    if (flannel.directRouting !== undefined) backend.DirectRouting = flannel.directRouting;
   }
-  // written even when it is flannel's default, so the devices the plan names are the ones flanneld creates
-  if (plan.tunnelMode !== null) backend.Mode = plan.tunnelMode;
+  if (plan.backend === 'wireguard') {
+    if (port !== undefined) backend.ListenPort = port;
+    if (flannel.backendPortv6 !== undefined) backend.ListenPortV6 = flannel.backendPortv6;
+    // written even when it is flannel's default, so the devices the plan names are the ones flanneld creates
+    if (plan.tunnelMode !== null) backend.Mode = plan.tunnelMode;
+    if (flannel.keepaliveInterval !== undefined) backend.PersistentKeepaliveInterval = flannel.keepaliveInterval;
+  }
   return {
     Network: flannel.podNetwork,
     ...(flannel.podNetworkV6 !== undefined && { EnableIPv6: true, IPv6Network: flannel.podNetworkV6 }),
-    EnableNFTables: false,
+    EnableNFTables: flannel.enableNFTables,
     Backend: backend,
   };
 }
 
 /**
- * cni-conf.json: `delegate.mtu` overrides FLANNEL_MTU, so cni0 and pod veths get the planned MTU
- * even where flannel takes none; unless pmtud is off, a `tuning` entry after upstream's two sets
- * the plan's PMTUD sysctls (tcp_mtu_probing, tcp_base_mss) in every new pod's network namespace.
+ * cni-conf.json, the one place the conflist is built: flannel first, with `delegate.mtu` (it
+ * overrides FLANNEL_MTU, so cni0 and pod veths get the planned MTU even where flannel takes none),
+ * then `flannel.cniPlugins` (default portmap) in order, and unless pmtud is off a `tuning` entry
+ * that sets the plan's PMTUD sysctls (tcp_mtu_probing, tcp_base_mss) in every new pod's network
+ * namespace.
  */
-export function cniConfJson(plan: MtuPlan): Record<string, unknown> {
+export function cniConfJson(plan: MtuPlan, flannel: Pick<ResolvedFlannelSettings, 'cniPlugins'> = { cniPlugins: DEFAULT_CNI_PLUGINS }): Record<string, unknown> {
   const sysctls = plan.pmtud.sysctls;
   return {
     name: 'cbr0',
     cniVersion: '0.3.1',
     plugins: [
       { type: 'flannel', delegate: { hairpinMode: true, isDefaultGateway: true, mtu: plan.podMtu } },
-      { type: 'portmap', capabilities: { portMappings: true } },
+      ...flannel.cniPlugins.map((p) => structuredClone(p)),
       ...(Object.keys(sysctls).length > 0 ? [{ type: 'tuning', sysctl: { ...sysctls } }] : []),
     ],
   };
+}
+
+/** flanneld's arguments: upstream's, the interface selection, the PSK copy of net-conf.json, then `flannel.args`. */
+export function flanneldArgs(flannel: ResolvedFlannelSettings, interfaces: InterfaceSelection, psk: boolean): string[] {
+  return [
+    '--ip-masq',
+    '--kube-subnet-mgr',
+    ...(flannel.healthzPort > 0 ? [`--healthz-port=${flannel.healthzPort}`] : []),
+    ...(interfaces.iface ?? []).map((i) => `--iface=${i}`),
+    ...(interfaces.ifaceRegex ?? []).map((i) => `--iface-regex=${i}`),
+    ...(interfaces.ifaceCanReach !== undefined ? [`--iface-can-reach=${interfaces.ifaceCanReach}`] : []),
+    ...(psk ? [`--net-config-path=${PSK_NET_CONF_DIR}/net-conf.json`] : []),
+    ...flannel.args,
+  ];
+}
+
+function quantities(r: ContainerResources): k8s.ResourceRequirements {
+  const q = (m: Readonly<Record<string, string>>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, k8s.Quantity.fromString(v)]));
+  return { ...(r.requests && { requests: q(r.requests) }), ...(r.limits && { limits: q(r.limits) }) };
+}
+
+const PSK_SECRET_VOLUME = 'flannel-mtu-psk';
+const PSK_NET_CONF_VOLUME = 'flannel-mtu-net-conf';
+const PSK_NET_CONF_DIR = '/run/flannel-mtu';
+
+/**
+ * The init container that gives flanneld net-conf.json with the wireguard pre-shared key: flanneld
+ * reads the key only from `Backend.PSK` in that file (pkg/backend/wireguard @ v0.28.9), so the
+ * ConfigMap's copy plus the key from the Secret is written to a memory volume only flanneld mounts.
+ */
+function netConfPskContainer(image: string): k8s.Container {
+  return nodeScriptContainer({
+    name: 'net-conf-psk',
+    image,
+    script: nodeScript('net-conf-psk.sh'),
+    env: { NET_CONF: '/etc/kube-flannel/net-conf.json', PSK_FILE: '/run/flannel-mtu-psk/psk', NET_CONF_OUT: `${PSK_NET_CONF_DIR}/net-conf.json` },
+    capabilities: [],
+    volumeMounts: [
+      { name: 'flannel-cfg', mountPath: '/etc/kube-flannel/', readOnly: true },
+      { name: PSK_SECRET_VOLUME, mountPath: '/run/flannel-mtu-psk', readOnly: true },
+      { name: PSK_NET_CONF_VOLUME, mountPath: PSK_NET_CONF_DIR },
+    ],
+  });
 }
 
 /**

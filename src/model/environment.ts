@@ -47,7 +47,7 @@ export interface InterfaceSelection {
   readonly ifaceCanReach?: string;
 }
 
-export interface FlannelSettings {
+export interface FlannelSettings extends InterfaceSelection {
   /**
    * The flannel backend (`Backend.Type` in net-conf.json).
    * @default 'vxlan'
@@ -66,7 +66,7 @@ export interface FlannelSettings {
    */
   readonly vni?: number;
   /**
-   * VXLAN UDP port.
+   * VXLAN UDP port (`Backend.Port`); the same as `backendPort`, kept for existing files.
    * @default - the kernel default, 8472 (flannel sends Port 0)
    */
   readonly port?: number;
@@ -75,9 +75,133 @@ export interface FlannelSettings {
    * @default 'separate'
    */
   readonly tunnelMode?: WireguardTunnelMode;
+  /**
+   * The backend's UDP port, as the chart's `flannel.backendPort`: vxlan `Backend.Port`, wireguard
+   * `Backend.ListenPort`.
+   * @default - vxlan: the kernel's 8472; wireguard: 51820
+   */
+  readonly backendPort?: number;
+  /**
+   * Wireguard only: the UDP port of the IPv6 device flannel-wg-v6 (`Backend.ListenPortV6`).
+   * @default 51821
+   */
+  readonly backendPortv6?: number;
+  /**
+   * VXLAN only: Group Based Policy (`Backend.GBP`); the VXLAN header keeps its 8 bytes, so the MTU
+   * does not change.
+   * @default false
+   */
+  readonly GBP?: boolean;
+  /**
+   * VXLAN only (`Backend.DirectRouting`): between nodes on one subnet flannel routes pod traffic
+   * directly over the NIC, without VXLAN. Those packets are still at most the pod MTU (cni0 and pod
+   * eth0 are set to it), so same-subnet traffic leaves the encapsulation bytes of the NIC unused.
+   * @default false
+   */
+  readonly directRouting?: boolean;
+  /**
+   * Wireguard only: a pre-shared key from a Secret in namespace kube-flannel, never written into the
+   * ConfigMap. An init container merges it into a copy of net-conf.json (`Backend.PSK`) on a memory
+   * volume that flanneld reads through `--net-config-path`.
+   * @default - no pre-shared key
+   */
+  readonly psk?: PskSecret;
+  /**
+   * Wireguard only: persistent keepalive in seconds (`Backend.PersistentKeepaliveInterval`).
+   * @default 0 (off)
+   */
+  readonly keepaliveInterval?: number;
+  /**
+   * Where the CNI plugin binaries live on the node (the install-cni-plugin hostPath).
+   * @default - the distribution's (kubeadm: /opt/cni/bin)
+   */
+  readonly cniBinDir?: string;
+  /**
+   * Where the container runtime reads CNI configuration on the node (the install-cni hostPath).
+   * @default - the distribution's (kubeadm: /etc/cni/net.d)
+   */
+  readonly cniConfDir?: string;
+  /**
+   * Leave out the install-cni init container, for clusters whose CNI config is written by something
+   * else. That config must then carry the pod MTU itself (`delegate.mtu` in cni-conf.json).
+   * @default false
+   */
+  readonly skipCNIConfigInstallation?: boolean;
+  /**
+   * net-conf.json `EnableNFTables`: flanneld writes its masquerade and forward rules with nftables.
+   * @default false
+   */
+  readonly enableNFTables?: boolean;
+  /**
+   * Extra flanneld arguments, each `--flag` or `--flag=value`, appended after the ones flannel-mtu
+   * sets (`--ip-masq`, `--kube-subnet-mgr`, `--healthz-port`, the iface flags, `--net-config-path`),
+   * which may not be repeated here.
+   * @default - none
+   */
+  readonly args?: readonly string[];
+  /**
+   * Resources of the kube-flannel container.
+   * @default - upstream's: requests cpu 100m, memory 50Mi
+   */
+  readonly resources?: ContainerResources;
+  /**
+   * Tolerations of the flannel pods.
+   * @default - upstream kube-flannel.yml's: [{ operator: Exists, effect: NoSchedule }]
+   */
+  readonly tolerations?: readonly Toleration[];
+  /**
+   * Node labels the flannel DaemonSet is restricted to (`flannel.nodeSelector` of the chart). In
+   * per-path mode each cloud's own nodeSelector is added to it.
+   * @default - every Linux node
+   */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  /**
+   * flanneld's health port (`--healthz-port`, the container port and the liveness and readiness
+   * probes); 0 turns all of them off.
+   * @default 8081
+   */
+  readonly healthzPort?: number;
+  /**
+   * The CNI plugins chained after flannel in cni-conf.json, each a plugin config with a `type`.
+   * Setting it replaces the default: list portmap too to keep hostPort support.
+   * @default - [{ type: portmap, capabilities: { portMappings: true } }]
+   */
+  readonly cniPlugins?: readonly CniPlugin[];
 }
 
-export interface Cloud {
+/** A wireguard pre-shared key kept in a Secret. */
+export interface PskSecret {
+  /** Name of the Secret in namespace kube-flannel. */
+  readonly secretName: string;
+  /**
+   * The key in the Secret whose value is the base64 WireGuard key (`wg genpsk`).
+   * @default 'psk'
+   */
+  readonly key?: string;
+}
+
+/** Kubernetes resource requests and limits (cpu, memory, ephemeral-storage quantities). */
+export interface ContainerResources {
+  readonly requests?: Readonly<Record<string, string>>;
+  readonly limits?: Readonly<Record<string, string>>;
+}
+
+/** A Kubernetes toleration. */
+export interface Toleration {
+  readonly key?: string;
+  readonly operator?: 'Exists' | 'Equal';
+  readonly value?: string;
+  readonly effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  readonly tolerationSeconds?: number;
+}
+
+/** One CNI plugin config in the conflist (`type` names the binary in cniBinDir). */
+export interface CniPlugin {
+  readonly type: string;
+  readonly [key: string]: unknown;
+}
+
+export interface Cloud extends InterfaceSelection {
   /** Cloud (site) name, a lowercase DNS label. */
   readonly name: string;
   /** MTU of the underlay NIC of every node in this cloud. */
@@ -268,12 +392,27 @@ export interface Environment {
   readonly mtuMode?: MtuMode;
   /** @default - mode blackhole (tcp_mtu_probing=1 in every pod), tcp_base_mss left at the kernel's */
   readonly pmtud?: PmtudSettings;
+  /**
+   * Names of Secrets in namespace kube-flannel to pull the images with (the chart's
+   * `global.imagePullSecrets`), on every pod flannel-mtu generates.
+   * @default - none
+   */
+  readonly imagePullSecrets?: readonly string[];
 }
 
 /** `FlannelSettings` with its defaults filled in; `tunnelMode` is filled in for wireguard only. */
 export type ResolvedFlannelSettings = FlannelSettings & {
   readonly backend: BackendType;
   readonly vni: number;
+  readonly cniBinDir: string;
+  readonly cniConfDir: string;
+  readonly skipCNIConfigInstallation: boolean;
+  readonly enableNFTables: boolean;
+  readonly args: readonly string[];
+  readonly resources: ContainerResources;
+  readonly tolerations: readonly Toleration[];
+  readonly healthzPort: number;
+  readonly cniPlugins: readonly CniPlugin[];
 };
 
 
@@ -297,6 +436,7 @@ export interface ResolvedEnvironment extends Environment {
   readonly probe: Required<ProbeSettings>;
   readonly mtuMode: MtuMode;
   readonly pmtud: PmtudSettings & { readonly mode: PmtudMode };
+  readonly imagePullSecrets: readonly string[];
 }
 
 export const DEFAULT_IMAGES: Required<Pick<Images, 'flannel' | 'flannelCniPlugin'>> = {
@@ -321,6 +461,16 @@ export const DEFAULT_PROBE: Required<ProbeSettings> = { enabled: false, interval
 
 /** `pmtud.mode` when the file leaves it out: probing after a blackhole, as Cilium does by default. */
 export const DEFAULT_PMTUD_MODE: PmtudMode = 'blackhole';
+/** Upstream kube-flannel.yml v0.28.9's flanneld resources. */
+export const DEFAULT_FLANNEL_RESOURCES: ContainerResources = { requests: { cpu: '100m', memory: '50Mi' } };
+/** Upstream kube-flannel.yml v0.28.9's tolerations (the chart adds NoExecute; the manifest does not). */
+export const DEFAULT_TOLERATIONS: readonly Toleration[] = [{ operator: 'Exists', effect: 'NoSchedule' }];
+/** flanneld's health port in upstream kube-flannel.yml. */
+export const DEFAULT_HEALTHZ_PORT = 8081;
+/** The plugins upstream chains after flannel. */
+export const DEFAULT_CNI_PLUGINS: readonly CniPlugin[] = [{ type: 'portmap', capabilities: { portMappings: true } }];
+/** CNI directories of a kubeadm node (the kubernetes-cni package and the container runtimes' defaults). */
+export const DEFAULT_CNI_DIRS = { cniBinDir: '/opt/cni/bin', cniConfDir: '/etc/cni/net.d' } as const;
 
 /** The name reports use for a link. */
 export function linkName(link: Link): string {

@@ -3,12 +3,20 @@ import {
   BACKEND_TYPES,
   BackendType,
   Cloud,
+  CniPlugin,
+  ContainerResources,
+  DEFAULT_CNI_DIRS,
+  DEFAULT_CNI_PLUGINS,
+  DEFAULT_FLANNEL_RESOURCES,
+  DEFAULT_HEALTHZ_PORT,
   DEFAULT_IMAGES,
+  DEFAULT_TOLERATIONS,
   DEFAULT_PROBE,
   DEFAULT_ROLLOUT_TIMEOUT_SECONDS,
   DEFAULT_TUNNEL_MODE,
   DEFAULT_VNI,
   Environment,
+  InterfaceSelection,
   Link,
   MtuMode,
   PMTUD_MODES,
@@ -16,6 +24,7 @@ import {
   ResolvedEnvironment,
   ResolvedFlannelSettings,
   ResolvedRolloutSettings,
+  Toleration,
   WIREGUARD_TUNNEL_MODES,
   WireguardTunnelMode,
 } from './environment';
@@ -113,7 +122,11 @@ const MTU = (r: Reader, v: Json, p: YamlPath) => r.integer(v, p, MIN_UNDERLAY_MT
 
 function readFlannel(r: Reader, value: Json): Partial<ResolvedFlannelSettings> {
   const path = ['flannel'];
-  const obj = r.mapping(value, path, ['backend', 'podNetwork', 'podNetworkV6', 'vni', 'port', 'tunnelMode']);
+  const obj = r.mapping(value, path, [
+    'backend', 'podNetwork', 'podNetworkV6', 'vni', 'port', 'backendPort', 'backendPortv6', 'GBP', 'directRouting',
+    'psk', 'tunnelMode', 'keepaliveInterval', 'cniBinDir', 'cniConfDir', 'skipCNIConfigInstallation', 'enableNFTables',
+    'args', 'resources', 'tolerations', 'nodeSelector', 'healthzPort', 'cniPlugins', ...INTERFACE_KEYS,
+  ]);
   if (!obj) return {};
   let backend: BackendType | undefined = 'vxlan';
   if ('backend' in obj) {
@@ -141,7 +154,240 @@ function readFlannel(r: Reader, value: Json): Partial<ResolvedFlannelSettings> {
     for (const key of ['vni', 'port']) if (key in obj && !(key === 'vni' && obj.vni === DEFAULT_VNI)) r.fail([...path, key], `only applies to the vxlan backend, not ${backend}`);
   }
   const tunnelMode = readTunnelMode(r, obj, backend);
-  return { backend, podNetwork, ...(podNetworkV6 !== undefined && { podNetworkV6 }), vni, ...(port !== undefined && { port }), ...(tunnelMode !== undefined && { tunnelMode }) };
+  return { backend, podNetwork, ...(podNetworkV6 !== undefined && { podNetworkV6 }), vni, ...(port !== undefined && { port }), ...(tunnelMode !== undefined && { tunnelMode }), ...readChartValues(r, obj, backend) };
+}
+
+const PORT = (r: Reader, v: Json, p: YamlPath) => r.integer(v, p, 1, 65535, 'a port');
+const HOST_PATH = /^\/([A-Za-z0-9._-]+\/?)*$/;
+const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
+const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+const CNI_TYPE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * flanneld v0.28.9's flags (main.go) and the klog ones it copies; a typo would make flanneld exit
+ * on every node (flag.ExitOnError).
+ */
+const FLANNELD_FLAGS = [
+  'etcd-endpoints', 'etcd-prefix', 'etcd-keyfile', 'etcd-certfile', 'etcd-cafile', 'etcd-username', 'etcd-password',
+  'iface', 'iface-regex', 'iface-can-reach', 'subnet-file', 'public-ip', 'public-ipv6', 'subnet-lease-renew-margin',
+  'ip-masq', 'ip-masq-fully-random-disable', 'kube-subnet-mgr', 'kube-api-url', 'kube-annotation-prefix', 'kubeconfig-file',
+  'version', 'healthz-ip', 'healthz-port', 'iptables-resync', 'iptables-forward-rules', 'ip-blackhole-route',
+  'net-config-path', 'set-node-network-unavailable', 'v', 'vmodule', 'log_backtrace_at',
+];
+/** Flags flannel-mtu sets itself, and the environment key that controls each. */
+const OWNED_FLAGS: Readonly<Record<string, string>> = {
+  'ip-masq': 'always set',
+  'kube-subnet-mgr': 'always set',
+  'healthz-port': 'use flannel.healthzPort',
+  'iface': 'use flannel.iface',
+  'iface-regex': 'use flannel.ifaceRegex',
+  'iface-can-reach': 'use flannel.ifaceCanReach',
+  'net-config-path': 'set by flannel-mtu (wireguard psk reads a generated copy)',
+  'version': 'flanneld would print its version and exit',
+};
+
+/** The chart's `flannel.*` values beyond backend, networks and VNI, each checked against the backend it applies to. */
+function readChartValues(r: Reader, obj: Obj, backend: BackendType | undefined): Partial<ResolvedFlannelSettings> {
+  const path = ['flannel'];
+  const at = (key: string) => [...path, key];
+  const only = (key: string, backends: readonly BackendType[]) => {
+    if (key in obj && backend !== undefined && !backends.includes(backend)) r.fail(at(key), `only applies to the ${backends.join(' or ')} backend, not ${backend}`);
+  };
+  only('GBP', ['vxlan']);
+  only('directRouting', ['vxlan']);
+  for (const key of ['backendPortv6', 'psk', 'keepaliveInterval']) only(key, ['wireguard']);
+  only('backendPort', ['vxlan', 'wireguard']);
+  if ('backendPort' in obj && 'port' in obj) r.fail(at('backendPort'), 'give backendPort or port (its older name), not both');
+  const bool = (key: string, fallback: boolean) => (key in obj ? r.boolean(obj[key], at(key)) : fallback);
+  const out: Record<string, unknown> = {};
+  if ('backendPort' in obj) out.backendPort = PORT(r, obj.backendPort, at('backendPort'));
+  if ('backendPortv6' in obj) out.backendPortv6 = PORT(r, obj.backendPortv6, at('backendPortv6'));
+  for (const key of ['GBP', 'directRouting']) if (key in obj) out[key] = bool(key, false);
+  if ('psk' in obj) {
+    const p = typeof obj.psk === 'string'
+      ? r.fail(at('psk'), 'expected { secretName, key }: the pre-shared key is read from a Secret in namespace kube-flannel, never written into the environment or the ConfigMap')
+      : r.mapping(obj.psk, at('psk'), ['secretName', 'key']);
+    if (p) {
+      const secretName = r.string(r.required(p, 'secretName', at('psk')), [...at('psk'), 'secretName'], SECRET_NAME, 'a Secret name (lowercase DNS subdomain)');
+      const key = 'key' in p ? r.string(p.key, [...at('psk'), 'key'], SECRET_KEY, 'a Secret data key') : undefined;
+      if (secretName !== undefined) out.psk = { secretName, ...(key !== undefined && { key }) };
+    }
+  }
+  if ('keepaliveInterval' in obj) out.keepaliveInterval = r.integer(obj.keepaliveInterval, at('keepaliveInterval'), 0, 65535, 'a number of seconds');
+  for (const key of ['cniBinDir', 'cniConfDir'] as const) {
+    out[key] = key in obj ? r.string(obj[key], at(key), HOST_PATH, 'an absolute directory path on the node') : DEFAULT_CNI_DIRS[key];
+  }
+  out.skipCNIConfigInstallation = bool('skipCNIConfigInstallation', false);
+  out.enableNFTables = bool('enableNFTables', false);
+  out.args = 'args' in obj ? readArgs(r, obj.args, at('args')) : [];
+  out.resources = 'resources' in obj ? readResources(r, obj.resources, at('resources')) : DEFAULT_FLANNEL_RESOURCES;
+  out.tolerations = 'tolerations' in obj ? readTolerations(r, obj.tolerations, at('tolerations')) : DEFAULT_TOLERATIONS;
+  if ('nodeSelector' in obj) out.nodeSelector = readLabels(r, obj.nodeSelector, at('nodeSelector'));
+  out.healthzPort = 'healthzPort' in obj ? r.integer(obj.healthzPort, at('healthzPort'), 0, 65535, 'a port (0 turns the health server off)') : DEFAULT_HEALTHZ_PORT;
+  out.cniPlugins = 'cniPlugins' in obj ? readCniPlugins(r, obj.cniPlugins, at('cniPlugins')) : DEFAULT_CNI_PLUGINS;
+  Object.assign(out, readInterfaceSelection(r, obj, path));
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as Partial<ResolvedFlannelSettings>;
+}
+
+const INTERFACE_KEYS = ['iface', 'ifaceRegex', 'ifaceCanReach'] as const;
+const IFNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$/;
+/** Regex syntax Go's RE2 (flanneld) and awk's ERE (the node's NIC check) do not share. */
+const NOT_ERE = /\\[dDwWsSbBAzQE]|\(\?|[*+?}]\?|[\n\r]/;
+
+/** flanneld's `--iface`, `--iface-regex` and `--iface-can-reach`, for the cluster or one cloud. */
+function readInterfaceSelection(r: Reader, obj: Obj, path: YamlPath): InterfaceSelection {
+  const at = (key: string, ...rest: (string | number)[]) => [...path, key, ...rest];
+  const out: { iface?: string[]; ifaceRegex?: string[]; ifaceCanReach?: string } = {};
+  const list = (key: 'iface' | 'ifaceRegex', check: (v: string, i: number) => boolean): string[] | undefined => {
+    const items = r.list(obj[key], at(key));
+    if (!items) return undefined;
+    if (items.length === 0) r.fail(at(key), 'expected at least one entry, or leave the key out');
+    const seen = new Map<string, number>();
+    const values: string[] = [];
+    items.forEach((v, i) => {
+      if (typeof v !== 'string') { r.fail(at(key, i), `expected a string, got ${describeValue(v)}`); return; }
+      if (seen.has(v)) { r.fail(at(key, i), `${JSON.stringify(v)} is already listed at ${key}[${seen.get(v)}]`); return; }
+      seen.set(v, i);
+      if (check(v, i)) values.push(v);
+    });
+    return values;
+  };
+  if ('iface' in obj) {
+    out.iface = list('iface', (v, i) => IFNAME.test(v) || isIpv4(v) || isIpv6(v) || r.fail(at('iface', i), `expected an interface name such as eth0 or ens5, or one of its addresses, got ${JSON.stringify(v)}`) === true);
+  }
+  if ('ifaceRegex' in obj) {
+    out.ifaceRegex = list('ifaceRegex', (v, i) => {
+      if (v === '' || NOT_ERE.test(v)) {
+        return r.fail(at('ifaceRegex', i), `expected a non-empty POSIX extended regular expression (flanneld matches it with Go's RE2 and the node's NIC check with awk, so use [0-9] rather than \\d, and no (?...) groups or lazy quantifiers), got ${JSON.stringify(v)}`) === true;
+      }
+      try {
+        new RegExp(v);
+      } catch (e) {
+        return r.fail(at('ifaceRegex', i), `invalid regular expression ${JSON.stringify(v)}: ${(e as Error).message}`) === true;
+      }
+      return true;
+    });
+  }
+  if ('ifaceCanReach' in obj) {
+    const v = obj.ifaceCanReach;
+    if (Array.isArray(v)) r.fail(at('ifaceCanReach'), 'expected one address: flanneld takes one --iface-can-reach (given twice, the last wins)');
+    else if (typeof v !== 'string' || !(isIpv4(v) || isIpv6(v))) r.fail(at('ifaceCanReach'), `expected an IPv4 or IPv6 address, got ${describeValue(v)}`);
+    else out.ifaceCanReach = v;
+  }
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
+}
+
+function readArgs(r: Reader, value: Json, path: YamlPath): string[] {
+  const list = r.list(value, path) ?? [];
+  const seen = new Map<string, number>();
+  const args: string[] = [];
+  list.forEach((item, i) => {
+    const m = typeof item === 'string' ? /^--?([A-Za-z0-9_-]+)(=.*)?$/s.exec(item) : null;
+    if (m === null) {
+      r.fail([...path, i], `expected a flanneld flag such as "--iface-regex=..." or "--v=2" (a value goes in the same item, after "="), got ${describeValue(item)}`);
+      return;
+    }
+    const flag = m[1];
+    if (!FLANNELD_FLAGS.includes(flag)) {
+      r.fail([...path, i], `flanneld v0.28.9 has no flag --${flag}: it would exit on every node`);
+    } else if (flag in OWNED_FLAGS) {
+      r.fail([...path, i], `--${flag} is set by flannel-mtu (${OWNED_FLAGS[flag]}); leave it out of args`);
+    } else if (flag.startsWith('etcd-')) {
+      r.fail([...path, i], `--${flag} has no effect: flannel-mtu runs flanneld with --kube-subnet-mgr`);
+    } else if (seen.has(flag)) {
+      r.fail([...path, i], `--${flag} is already given at args[${seen.get(flag)}]`);
+    } else if (/[\n\r\0]/.test(item as string)) {
+      r.fail([...path, i], 'expected one line without control characters');
+    } else {
+      args.push(item as string);
+    }
+    seen.set(flag, i);
+  });
+  return args;
+}
+
+function readLabels(r: Reader, value: Json, path: YamlPath): Record<string, string> | undefined {
+  const sel = r.mapping(value, path, Object.keys((value as Obj) ?? {}));
+  if (!sel) return undefined;
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(sel)) {
+    if (!LABEL_KEY.test(k)) r.fail([...path, k], `expected a Kubernetes label key, got ${JSON.stringify(k)}`);
+    const val = r.string(v, [...path, k], LABEL_VALUE, 'a Kubernetes label value');
+    if (val !== undefined) labels[k] = val;
+  }
+  return labels;
+}
+
+function readResources(r: Reader, value: Json, path: YamlPath): ContainerResources | undefined {
+  const obj = r.mapping(value, path, ['requests', 'limits']);
+  if (!obj) return undefined;
+  const out: Record<string, Record<string, string>> = {};
+  for (const kind of ['requests', 'limits'] as const) {
+    if (!(kind in obj)) continue;
+    const q = r.mapping(obj[kind], [...path, kind], ['cpu', 'memory', 'ephemeral-storage']);
+    if (!q) continue;
+    out[kind] = {};
+    for (const [k, v] of Object.entries(q)) {
+      const text = typeof v === 'number' && Number.isFinite(v) && v >= 0 ? String(v) : v;
+      const ok = r.string(text, [...path, kind, k], QUANTITY, 'a Kubernetes quantity such as 100m, 50Mi or 1');
+      if (ok !== undefined) out[kind][k] = ok;
+    }
+  }
+  return out;
+}
+
+function readTolerations(r: Reader, value: Json, path: YamlPath): Toleration[] {
+  const list = r.list(value, path) ?? [];
+  const out: Toleration[] = [];
+  list.forEach((item, i) => {
+    const at = [...path, i];
+    const t = r.mapping(item, at, ['key', 'operator', 'value', 'effect', 'tolerationSeconds']);
+    if (!t) return;
+    const operator = 'operator' in t ? t.operator : 'Equal';
+    if (operator !== 'Exists' && operator !== 'Equal') r.fail([...at, 'operator'], `expected Exists or Equal, got ${describeValue(operator)}`);
+    if ('effect' in t && t.effect !== 'NoSchedule' && t.effect !== 'PreferNoSchedule' && t.effect !== 'NoExecute') {
+      r.fail([...at, 'effect'], `expected NoSchedule, PreferNoSchedule or NoExecute, got ${describeValue(t.effect)}`);
+    }
+    const key = 'key' in t ? r.string(t.key, [...at, 'key'], LABEL_KEY, 'a taint key') : undefined;
+    const val = 'value' in t ? r.string(t.value, [...at, 'value'], LABEL_VALUE, 'a taint value') : undefined;
+    if (operator === 'Exists' && 'value' in t) r.fail([...at, 'value'], 'a toleration with operator Exists takes no value');
+    if (operator === 'Equal' && !('key' in t)) r.fail(at, 'operator Equal needs a key (use operator Exists to tolerate every taint)');
+    if ('tolerationSeconds' in t && t.effect !== 'NoExecute') r.fail([...at, 'tolerationSeconds'], 'only applies to effect NoExecute');
+    const seconds = 'tolerationSeconds' in t ? r.integer(t.tolerationSeconds, [...at, 'tolerationSeconds'], 0, 2 ** 31 - 1, 'a number of seconds') : undefined;
+    out.push({
+      ...(key !== undefined && { key }),
+      ...('operator' in t && { operator: operator as Toleration['operator'] }),
+      ...(val !== undefined && { value: val }),
+      ...('effect' in t && { effect: t.effect as Toleration['effect'] }),
+      ...(seconds !== undefined && { tolerationSeconds: seconds }),
+    });
+  });
+  return out;
+}
+
+/**
+ * The plugins chained after flannel. flannel itself and tuning belong to flannel-mtu (the pod MTU
+ * and the tcp_mtu_probing sysctl), and a type may appear once.
+ */
+function readCniPlugins(r: Reader, value: Json, path: YamlPath): CniPlugin[] {
+  const list = r.list(value, path) ?? [];
+  const seen = new Map<string, number>();
+  const out: CniPlugin[] = [];
+  list.forEach((item, i) => {
+    const at = [...path, i];
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+      r.fail(at, `expected a CNI plugin config (a mapping with "type"), got ${describeValue(item)}`);
+      return;
+    }
+    const type = r.string(r.required(item as Obj, 'type', at), [...at, 'type'], CNI_TYPE, 'a CNI plugin binary name such as portmap or bandwidth');
+    if (type === undefined) return;
+    if (type === 'flannel') r.fail([...at, 'type'], 'flannel is the first plugin already (flannel-mtu writes it with the pod MTU)');
+    else if (seen.has(type)) r.fail([...at, 'type'], `plugin "${type}" is already listed at cniPlugins[${seen.get(type)}]`);
+    else out.push(item as CniPlugin);
+    seen.set(type, i);
+  });
+  return out;
 }
 
 function readTunnelMode(r: Reader, obj: Obj, backend: BackendType | undefined): WireguardTunnelMode | undefined {
@@ -173,7 +419,7 @@ function readClouds(r: Reader, value: Json): { clouds: Cloud[]; names: string[] 
   const cidrs: Array<{ cidr: Cidr; where: string }> = [];
   list.forEach((item, i) => {
     const path = ['clouds', i];
-    const obj = r.mapping(item, path, ['name', 'nicMtu', 'fabricMtu', 'nodeSelector', 'nodes', 'nodeCidrs']);
+    const obj = r.mapping(item, path, ['name', 'nicMtu', 'fabricMtu', 'nodeSelector', 'nodes', 'nodeCidrs', ...INTERFACE_KEYS]);
     if (!obj) return;
     const name = r.string(r.required(obj, 'name', path), [...path, 'name'], DNS_LABEL, 'a lowercase DNS label such as "cloud-a"');
     if (name !== undefined) {
@@ -227,8 +473,9 @@ function readClouds(r: Reader, value: Json): { clouds: Cloud[]; names: string[] 
         nodeCidrs!.push(parsed.text);
       });
     }
+    const interfaces = readInterfaceSelection(r, obj, path);
     if (name !== undefined && nicMtu !== undefined) {
-      clouds.push({ name, nicMtu, ...(fabricMtu !== undefined && { fabricMtu }), ...(nodeSelector && { nodeSelector }), ...(nodes && { nodes }), ...(nodeCidrs && { nodeCidrs }) });
+      clouds.push({ name, nicMtu, ...(fabricMtu !== undefined && { fabricMtu }), ...(nodeSelector && { nodeSelector }), ...(nodes && { nodes }), ...(nodeCidrs && { nodeCidrs }), ...interfaces });
     }
   });
   const declaring = list.filter((c) => c !== null && typeof c === 'object' && 'nodeCidrs' in (c as Obj)).length;
@@ -423,6 +670,12 @@ function readProbe(r: Reader, value: Json, clouds: readonly Cloud[]): ResolvedEn
 }
 
 function readMtuMode(r: Reader, value: Json, clouds: readonly Cloud[], backend: unknown): MtuMode {
+  if (value !== 'per-path') {
+    // One DaemonSet runs flanneld with one set of arguments: per-cloud interfaces need a DaemonSet per cloud.
+    clouds.forEach((c, i) => {
+      for (const key of INTERFACE_KEYS) if (c[key] !== undefined) r.fail(['clouds', i, key], `per-cloud ${key} needs mtuMode per-path (one flannel DaemonSet per cloud); in uniform mode set flannel.${key} for the whole cluster`);
+    });
+  }
   if (value === undefined) return 'uniform';
   if (value !== 'uniform' && value !== 'per-path') return r.fail(['mtuMode'], `expected uniform or per-path, got ${describeValue(value)}`) ?? 'uniform';
   if (value === 'per-path') {
@@ -455,6 +708,21 @@ function readPmtud(r: Reader, value: Json): ResolvedEnvironment['pmtud'] {
   return { mode, ...(baseMss !== undefined && { baseMss }) };
 }
 
+/** `imagePullSecrets`: Secret names, as the chart's `global.imagePullSecrets` ({ name } entries are accepted too). */
+function readImagePullSecrets(r: Reader, value: Json): string[] {
+  if (value === undefined) return [];
+  const list = r.list(value, ['imagePullSecrets']) ?? [];
+  const out: string[] = [];
+  list.forEach((item, i) => {
+    const name = item !== null && typeof item === 'object' && !Array.isArray(item) && Object.keys(item).length === 1 && 'name' in item ? (item as Obj).name : item;
+    const ok = r.string(name, ['imagePullSecrets', i], SECRET_NAME, 'a Secret name in namespace kube-flannel');
+    if (ok === undefined) return;
+    if (out.includes(ok)) r.fail(['imagePullSecrets', i], `Secret "${ok}" is listed twice`);
+    else out.push(ok);
+  });
+  return out;
+}
+
 /** A copy without keys whose value is `undefined`: in code `{ port: undefined }` means no port, as in YAML. */
 function withoutUndefined(value: Json): Json {
   if (Array.isArray(value)) return value.map(withoutUndefined);
@@ -477,7 +745,7 @@ export function resolveEnvironment(environment: Environment): ResolvedEnvironmen
 export function toEnvironment(document: Json, defaultName?: string): ResolvedEnvironment {
   const doc = withoutUndefined(document);
   const r = new Reader();
-  const root = r.mapping(doc, [], ['name', 'flannel', 'clouds', 'links', 'mssClamp', 'images', 'rollout', 'probe', 'mtuMode', 'pmtud']);
+  const root = r.mapping(doc, [], ['name', 'flannel', 'clouds', 'links', 'mssClamp', 'images', 'rollout', 'probe', 'mtuMode', 'pmtud', 'imagePullSecrets']);
   if (!root) throw new InputError(r.problems);
   let name: string | undefined;
   if ('name' in root) {
@@ -496,6 +764,12 @@ export function toEnvironment(document: Json, defaultName?: string): ResolvedEnv
   const probe = readProbe(r, root.probe, clouds);
   const mtuMode = readMtuMode(r, root.mtuMode, clouds, flannel.backend);
   const pmtud = readPmtud(r, root.pmtud);
+  const imagePullSecrets = readImagePullSecrets(r, root.imagePullSecrets);
+  if (pmtud.mode !== 'off') {
+    (flannel.cniPlugins ?? []).forEach((p, i) => {
+      if (p.type === 'tuning') r.fail(['flannel', 'cniPlugins', i, 'type'], 'flannel-mtu chains the tuning plugin itself for pmtud (set pmtud.mode: off to list your own)');
+    });
+  }
   if (r.problems.length > 0) throw new InputError(r.problems);
-  return { name: name!, flannel: flannel as ResolvedFlannelSettings, clouds, links, mssClamp, images, ...(rollout && { rollout }), probe, mtuMode, pmtud };
+  return { name: name!, flannel: flannel as ResolvedFlannelSettings, clouds, links, mssClamp, images, ...(rollout && { rollout }), probe, mtuMode, pmtud, imagePullSecrets };
 }

@@ -324,6 +324,9 @@ export function planMtu(environment: Environment): MtuPlan {
       `MSS ${mss} = ${tcpPacket('ipv4')} - 40 (IPv4 + TCP headers)${mssV6 !== null ? `; IPv6 MSS ${mssV6} = ${tcpPacket('ipv6')} - 60` : ''}`,
     ]),
     ...wireguardReasoning(wireguard, podMtu, tcpPacket, families),
+    ...(env.flannel.directRouting && backend === 'vxlan'
+      ? [`directRouting: between nodes on one subnet pods talk without VXLAN, still at pod MTU ${podMtu} (cni0 and pod eth0), so those packets leave the ${encap('ipv4')} encapsulation bytes of the NIC unused; traffic between subnets is VXLAN as planned`]
+      : []),
     ...(underlayClamps.length > 0
       ? ['node-to-node TCP between clouds (outside the overlay) is clamped to each link\'s path MTU - 40 (IPv4) / - 60 (IPv6), by destination subnet']
       : []),

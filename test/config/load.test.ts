@@ -23,7 +23,13 @@ describe('parseEnvironment', () => {
     const { environment } = parseEnvironment(SEED, 'environments/seed-dev.yaml');
     expect(environment).toEqual({
       name: 'seed-dev',
-      flannel: { backend: 'vxlan', podNetwork: '10.244.0.0/16', vni: 1 },
+      flannel: {
+        backend: 'vxlan', podNetwork: '10.244.0.0/16', vni: 1,
+        // upstream kube-flannel.yml's values for everything the chart lets you change
+        cniBinDir: '/opt/cni/bin', cniConfDir: '/etc/cni/net.d', skipCNIConfigInstallation: false, enableNFTables: false, args: [],
+        resources: { requests: { cpu: '100m', memory: '50Mi' } }, tolerations: [{ operator: 'Exists', effect: 'NoSchedule' }],
+        healthzPort: 8081, cniPlugins: [{ type: 'portmap', capabilities: { portMappings: true } }],
+      },
       clouds: [{ name: 'cloud-a', nicMtu: 1400 }, { name: 'cloud-b', nicMtu: 1400 }],
       links: [{ between: ['cloud-a', 'cloud-b'], pathMtu: 1380 }],
       mssClamp: { enabled: true },
@@ -31,6 +37,7 @@ describe('parseEnvironment', () => {
       mtuMode: 'uniform',
       pmtud: { mode: 'blackhole' },
       images: { flannel: 'ghcr.io/flannel-io/flannel:v0.28.9', flannelCniPlugin: 'ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3' },
+      imagePullSecrets: [],
     });
   });
 
@@ -58,7 +65,7 @@ describe('parseEnvironment', () => {
 
   test('fails on unknown keys, suggesting the likely one (flannel would silently ignore them)', () => {
     expect(errors(SEED.replace('nicMtu: 1400\n  - name: cloud-b', 'nicMTU: 1400\n  - name: cloud-b'))).toEqual([
-      'environments/dev.yaml:6:5: clouds[0].nicMTU: unknown key (did you mean "nicMtu"?); allowed: name, nicMtu, fabricMtu, nodeSelector, nodes, nodeCidrs',
+      'environments/dev.yaml:6:5: clouds[0].nicMTU: unknown key (did you mean "nicMtu"?); allowed: name, nicMtu, fabricMtu, nodeSelector, nodes, nodeCidrs, iface, ifaceRegex, ifaceCanReach',
       'environments/dev.yaml:5:5: clouds[0]: missing required key "nicMtu"',
     ]);
   });

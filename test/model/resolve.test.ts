@@ -12,7 +12,19 @@ describe('resolveEnvironment', () => {
   test('fills every documented default', () => {
     expect(api.resolveEnvironment(MINIMAL)).toEqual({
       name: 'lib',
-      flannel: { backend: 'vxlan', podNetwork: '10.244.0.0/16', vni: api.DEFAULT_VNI },
+      flannel: {
+        backend: 'vxlan',
+        podNetwork: '10.244.0.0/16',
+        vni: api.DEFAULT_VNI,
+        ...api.DEFAULT_CNI_DIRS,
+        skipCNIConfigInstallation: false,
+        enableNFTables: false,
+        args: [],
+        resources: api.DEFAULT_FLANNEL_RESOURCES,
+        tolerations: api.DEFAULT_TOLERATIONS,
+        healthzPort: api.DEFAULT_HEALTHZ_PORT,
+        cniPlugins: api.DEFAULT_CNI_PLUGINS,
+      },
       clouds: [{ name: 'a', nicMtu: 1400 }],
       links: [],
       mssClamp: { enabled: true },
@@ -20,6 +32,7 @@ describe('resolveEnvironment', () => {
       probe: api.DEFAULT_PROBE,
       mtuMode: 'uniform',
       pmtud: { mode: api.DEFAULT_PMTUD_MODE },
+      imagePullSecrets: [],
     });
   });
 
