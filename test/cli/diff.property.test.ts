@@ -32,9 +32,12 @@ interface Params {
   readonly perPath: boolean;
   readonly flowStyle: boolean;
   readonly comment: string;
+  readonly vni: number | null;
+  readonly pmtud: string | null;
+  readonly selector: string | null;
 }
 
-const KEYS = ['backend', 'podNetwork', 'dualStack', 'nicA', 'nicB', 'pathMtu', 'pathMtuV6', 'cidrs', 'nodesB', 'probe', 'mssClamp', 'rollout', 'image', 'perPath', 'flowStyle', 'comment'] as const;
+const KEYS = ['backend', 'podNetwork', 'dualStack', 'nicA', 'nicB', 'pathMtu', 'pathMtuV6', 'cidrs', 'nodesB', 'probe', 'mssClamp', 'rollout', 'image', 'perPath', 'flowStyle', 'comment', 'vni', 'pmtud', 'selector'] as const;
 
 const params: fc.Arbitrary<Params> = fc.record({
   backend: fc.constantFrom('vxlan', 'wireguard'),
@@ -54,6 +57,9 @@ const params: fc.Arbitrary<Params> = fc.record({
   perPath: fc.boolean(),
   flowStyle: fc.boolean(),
   comment: fc.constantFrom('', '# measured 2026-11-30\n'),
+  vni: fc.option(fc.constantFrom(1, 4096)),
+  pmtud: fc.option(fc.constantFrom('blackhole', 'always', 'off')),
+  selector: fc.option(fc.constantFrom('!flannel-mtu.io/skip-rollout', 'app=web')),
 });
 
 /** Valid by construction: per-path forces vxlan and node subnets; every cloud has a nodeSelector and nodes (the probe needs them). */
@@ -69,6 +75,7 @@ function yaml(p: Params): string {
     `  backend: ${backend}`,
     `  podNetwork: ${p.podNetwork}`,
     ...(p.dualStack ? ['  podNetworkV6: fd00:10:244::/56'] : []),
+    ...(p.vni !== null && backend === 'vxlan' ? [`  vni: ${p.vni}`] : []),
     ...(perPath ? ['mtuMode: per-path'] : []),
     'clouds:',
     '  - name: cloud-a',
@@ -89,7 +96,8 @@ function yaml(p: Params): string {
     'mssClamp:',
     `  enabled: ${p.mssClamp}`,
     ...(p.probe !== null ? ['probe:', '  enabled: true', `  intervalSeconds: ${p.probe}`] : []),
-    ...(p.rollout !== null ? ['rollout:', `  namespaces:${list(p.rollout).replace(/^ {6}/gm, '    ')}`] : []),
+    ...(p.rollout !== null ? ['rollout:', `  namespaces:${list(p.rollout).replace(/^ {6}/gm, '    ')}`, ...(p.selector !== null ? [`  selector: "${p.selector}"`] : [])] : []),
+    ...(p.pmtud !== null ? ['pmtud:', `  mode: ${p.pmtud}`] : []),
     ...(p.image !== null ? ['images:', `  flannel: ${p.image}`] : []),
     '',
   ].join('\n');
