@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
-import { linkName } from '../src/model/environment';
+import { linkName, ResolvedEnvironment } from '../src/model/environment';
 import { loadEnvironmentFile } from '../src/config/load';
 import { synthFiles } from '../src/synth';
 
@@ -53,6 +53,13 @@ export interface LabInputs {
   readonly mssV6: number | null;
   /** The devices the clamp's rules match (`-o`), IPv4 and IPv6. */
   readonly clampDevices: { readonly v4: readonly string[]; readonly v6: readonly string[] };
+  /** cni-conf.json, the conflist every pod is created with. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly conflist: any;
+  /** The apply-node-mtu init container (script and env). */
+  readonly applyNodeMtu: ScriptContainer;
+  /** The first cloud's path-MTU probe container, when the environment has a probe. */
+  readonly probe?: ScriptContainer;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -71,7 +78,11 @@ export function labInputs(envFile: string, distDir = 'dist'): LabInputs {
   if (!fs.existsSync(manifestFile) || fs.readFileSync(manifestFile, 'utf8') !== manifest.yaml) {
     throw new Error(`${manifestFile} is missing or out of date for ${envFile}: run \`npm run synth\` first`);
   }
-  const { environment } = loadEnvironmentFile(envFile);
+  return labInputsFromManifest(envFile, loadEnvironmentFile(envFile).environment, manifestFile, fs.readFileSync(manifestFile, 'utf8'));
+}
+
+/** The lab's numbers from a synthesized manifest's text (labInputs checks it is dist/'s). */
+export function labInputsFromManifest(envFile: string, environment: ResolvedEnvironment, manifestFile: string, yaml: string): LabInputs {
   const { backend, podNetworkV6 } = environment.flannel;
   if (backend === 'host-gw' || (backend === 'vxlan' && podNetworkV6 !== undefined)) {
     throw new Error(`${envFile}: the lab models vxlan (single-stack) and wireguard, not ${backend}${podNetworkV6 ? ' dual-stack' : ''}`);
@@ -80,7 +91,7 @@ export function labInputs(envFile: string, distDir = 'dist'): LabInputs {
   const [a, b] = environment.clouds;
   const link = environment.links.find((l) => l.between.includes(a.name) && l.between.includes(b.name))!;
 
-  const objects: Obj[] = parseAllDocuments(fs.readFileSync(manifestFile, 'utf8')).map((d) => d.toJS());
+  const objects: Obj[] = parseAllDocuments(yaml).map((d) => d.toJS());
   const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'kube-flannel-cfg');
   const ds = objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'kube-flannel-ds');
   const netConf = JSON.parse(cm.data['net-conf.json']);
@@ -96,8 +107,10 @@ export function labInputs(envFile: string, distDir = 'dist'): LabInputs {
   for (const [what, value] of Object.entries({ backendMtu, podMtu, mss })) {
     if (!Number.isInteger(value)) throw new Error(`${manifestFile}: no ${what} found`);
   }
+  const probeDs = objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === `flannel-mtu-probe-${a.name}`);
+  const probeC = probeDs?.spec.template.spec.containers.find((x: Obj) => x.name === 'probe');
   return {
-    environment: manifest.environment,
+    environment: environment.name,
     manifestFile,
     clouds: [a.name, b.name],
     link: linkName(link),
@@ -117,6 +130,9 @@ export function labInputs(envFile: string, distDir = 'dist'): LabInputs {
     mss,
     mssV6: mss6 ? Number(mss6[1]) : null,
     clampDevices: { v4: devicesOf(clamp.env.MSS_RULES_V4), v6: devicesOf(clamp.env.MSS_RULES_V6) },
+    conflist: JSON.parse(cm.data['cni-conf.json']),
+    applyNodeMtu: apply,
+    ...(probeC && { probe: { script: probeC.args[0], env: Object.fromEntries((probeC.env ?? []).map((e: Obj) => [e.name, e.value ?? ''])) } }),
   };
 
 }
