@@ -56,7 +56,7 @@ export class FlannelChart extends Chart {
           interfaces,
         };
       });
-      this.flannel = new FlannelNetwork(this, 'flannel', { plan: this.plan, flannel: env.flannel, images: env.images, clouds });
+      this.flannel = new FlannelNetwork(this, 'flannel', { plan: this.plan, flannel: env.flannel, images: env.images, clouds, distribution: env.distribution });
     } else {
       const nodeMtu = new NodeMtu(this, 'node-mtu', { plan: this.plan, image, interfaces: env.flannel });
       const clamp = new TcpMssClamp(this, 'tcp-mss-clamp', { plan: this.plan, image, enabled: env.mssClamp.enabled });
@@ -65,6 +65,7 @@ export class FlannelChart extends Chart {
         flannel: env.flannel,
         images: env.images,
         nodeInitContainers: [nodeMtu.container, clamp.container],
+        distribution: env.distribution,
       });
     }
     if (env.probe.enabled) {

@@ -1,11 +1,11 @@
 import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
-import { ContainerResources, DEFAULT_CNI_PLUGINS, DEFAULT_IMAGES, InterfaceSelection, ResolvedEnvironment, ResolvedFlannelSettings } from '../model/environment';
+import { ContainerResources, DEFAULT_CNI_PLUGINS, DEFAULT_IMAGES, Distribution, DISTRIBUTIONS, InterfaceSelection, ResolvedEnvironment, ResolvedFlannelSettings } from '../model/environment';
 import { nodeScript } from '../node/scripts';
 import { nodeScriptContainer } from './node-script-container';
 import { MtuPlan, peerLinks } from '../mtu/plan';
-import { installCniContainer } from './install-cni';
+import { CNI_BIN_MOUNT, cniPluginBinaries, installCniContainer } from './install-cni';
 import {
   ANNOTATION_PREFIX,
   FLANNEL_CLUSTER_ROLE,
@@ -40,6 +40,12 @@ export interface FlannelNetworkProps {
    * @default - one ConfigMap and DaemonSet for the whole cluster, under upstream's names
    */
   readonly clouds?: readonly FlannelCloudProps[];
+  /**
+   * The distribution the nodes run: on k3s an init container links k3s's bundled CNI plugins into
+   * `flannel.cniBinDir` where the node has none of its own.
+   * @default 'kubeadm'
+   */
+  readonly distribution?: Distribution;
 }
 
 /** One cloud's flannel in per-path mode. */
@@ -115,7 +121,7 @@ export class FlannelNetwork extends Construct {
     });
 
     if (props.clouds === undefined) {
-      this.nodeSets = [new FlannelNodeSet(this, 'nodes', { plan, flannel, images, nodeInitContainers: props.nodeInitContainers })];
+      this.nodeSets = [new FlannelNodeSet(this, 'nodes', { plan, flannel, images, nodeInitContainers: props.nodeInitContainers, distribution: props.distribution })];
       return;
     }
     if (props.nodeInitContainers !== undefined) {
@@ -136,6 +142,7 @@ export class FlannelNetwork extends Construct {
       sidecars: c.sidecars,
       volumes: c.volumes,
       interfaces: c.interfaces,
+      distribution: props.distribution,
     }));
   }
 
@@ -195,6 +202,11 @@ export interface FlannelNodeSetProps {
    * @default - `flannel.iface`, `ifaceRegex`, `ifaceCanReach`
    */
   readonly interfaces?: InterfaceSelection;
+  /**
+   * The distribution the nodes run.
+   * @default 'kubeadm'
+   */
+  readonly distribution?: Distribution;
 }
 
 /**
@@ -252,6 +264,10 @@ export class FlannelNodeSet extends Construct {
     const psk = flannel.backend === 'wireguard' ? flannel.psk : undefined;
     const healthz = flannel.healthzPort;
     const args = flanneldArgs(flannel, props.interfaces ?? flannel, psk !== undefined);
+    const bundled = DISTRIBUTIONS[props.distribution ?? 'kubeadm'].bundledPluginDirs;
+    const k3sData = bundled.length > 0 ? commonDir(bundled) : undefined;
+    const k3sMount = k3sData !== undefined ? [mount(BUNDLED_PLUGINS_VOLUME, k3sData, true)] : [];
+    const installCni = installCniContainer({ image: images.flannel, conflist: this.cniConf, cniBinDirOnHost: flannel.cniBinDir });
     this.daemonSet = new k8s.KubeDaemonSet(this, 'daemon-set', {
       metadata: { name: flannelDaemonSetName(cloud?.name), namespace: FLANNEL_NAMESPACE, labels: { ...NODE_LABELS, ...cloudLabel } },
       spec: {
@@ -282,7 +298,9 @@ export class FlannelNodeSet extends Construct {
                 args: ['-f', '/flannel', '/opt/cni/bin/flannel'],
                 volumeMounts: [mount('cni-plugin', '/opt/cni/bin')],
               },
-              ...(flannel.skipCNIConfigInstallation ? [] : [installCniContainer({ image: images.flannel, conflist: this.cniConf, cniBinDirOnHost: flannel.cniBinDir })]),
+              ...(bundled.length > 0 ? [linkCniPluginsContainer(images.flannel, this.cniConf, bundled, k3sMount)] : []),
+              // install-cni checks the plugin binaries; links into k3s's data dir resolve through its mount
+              ...(flannel.skipCNIConfigInstallation ? [] : [{ ...installCni, volumeMounts: [...installCni.volumeMounts ?? [], ...k3sMount] }]),
               ...(psk !== undefined ? [netConfPskContainer(images.flannel)] : []),
               ...(props.nodeInitContainers ?? []),
             ],
@@ -328,6 +346,7 @@ export class FlannelNodeSet extends Construct {
               ...(flannel.skipCNIConfigInstallation ? [] : [{ name: 'cni', hostPath: { path: flannel.cniConfDir } }]),
               { name: 'flannel-cfg', configMap: { name: configMapName } },
               { name: XTABLES_LOCK, hostPath: { path: '/run/xtables.lock', type: 'FileOrCreate' } },
+              ...(k3sData !== undefined ? [{ name: BUNDLED_PLUGINS_VOLUME, hostPath: { path: k3sData, type: 'Directory' } }] : []),
               ...(psk !== undefined ? [
                 { name: PSK_SECRET_VOLUME, secret: { secretName: psk.secretName, items: [{ key: psk.key ?? 'psk', path: 'psk' }], defaultMode: 0o400 } },
                 { name: PSK_NET_CONF_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
@@ -410,6 +429,32 @@ export function flanneldArgs(flannel: ResolvedFlannelSettings, interfaces: Inter
 function quantities(r: ContainerResources): k8s.ResourceRequirements {
   const q = (m: Readonly<Record<string, string>>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, k8s.Quantity.fromString(v)]));
   return { ...(r.requests && { requests: q(r.requests) }), ...(r.limits && { limits: q(r.limits) }) };
+}
+
+const BUNDLED_PLUGINS_VOLUME = 'distribution-cni-plugins';
+
+/** The deepest directory holding all of `dirs` (k3s: its data dir, /var/lib/rancher/k3s/data). */
+function commonDir(dirs: readonly string[]): string {
+  const parts = dirs.map((d) => d.split('/'));
+  const common: string[] = [];
+  for (let i = 0; parts.every((p) => i < p.length - 1 && p[i] === parts[0][i]); i++) common.push(parts[0][i]);
+  return common.join('/') || '/';
+}
+
+/**
+ * k3s: links each plugin the conflist runs (and loopback, which containerd runs itself) that the
+ * node's cniBinDir lacks to k3s's own copy, before install-cni checks them.
+ */
+function linkCniPluginsContainer(image: string, conflist: Record<string, unknown>, dirs: readonly string[], mounts: k8s.VolumeMount[]): k8s.Container {
+  const plugins = [...new Set([...cniPluginBinaries(conflist).filter((p) => p !== 'flannel'), 'loopback'])].sort();
+  return nodeScriptContainer({
+    name: 'link-cni-plugins',
+    image,
+    script: nodeScript('link-cni-plugins.sh'),
+    env: { CNI_BIN_DIR: CNI_BIN_MOUNT, K3S_CNI_DIRS: dirs.join(' '), CNI_PLUGINS: plugins.join(' ') },
+    capabilities: [],
+    volumeMounts: [{ name: 'cni-plugin', mountPath: CNI_BIN_MOUNT }, ...mounts],
+  });
 }
 
 const PSK_SECRET_VOLUME = 'flannel-mtu-psk';

@@ -398,7 +398,37 @@ export interface Environment {
    * @default - none
    */
   readonly imagePullSecrets?: readonly string[];
+  /**
+   * The Kubernetes distribution the cluster runs: what differs for flannel is where the node's CNI
+   * plugins are (see `DISTRIBUTIONS`). k3s and RKE2 must be started without their own CNI.
+   * @default 'kubeadm'
+   */
+  readonly distribution?: Distribution;
 }
+
+/** Distributions flannel-mtu knows how to install flannel on. */
+export type Distribution = 'kubeadm' | 'k3s' | 'rke2';
+
+/** What differs per distribution, with where each fact comes from. */
+export interface DistributionFacts {
+  /** The container runtime's CNI plugin and config directories when the distribution runs no CNI of its own. */
+  readonly cniBinDir: string;
+  readonly cniConfDir: string;
+  /** Where the distribution keeps CNI plugins of its own on the node, newest layout first, to link into cniBinDir. */
+  readonly bundledPluginDirs: readonly string[];
+}
+
+export const DISTRIBUTIONS: Readonly<Record<Distribution, DistributionFacts>> = {
+  // kubeadm: the kubernetes-cni package and the container runtimes' defaults.
+  kubeadm: { cniBinDir: '/opt/cni/bin', cniConfDir: '/etc/cni/net.d', bundledPluginDirs: [] },
+  // k3s --flannel-backend=none: k3s sets containerd's CNI dirs only for its own flannel
+  // (pkg/executor/embed/embed.go), so containerd's defaults apply; its plugins stay in its data dir.
+  k3s: { cniBinDir: '/opt/cni/bin', cniConfDir: '/etc/cni/net.d', bundledPluginDirs: ['/var/lib/rancher/k3s/data/cni', '/var/lib/rancher/k3s/data/current/bin'] },
+  // RKE2 cni: none: RKE2 runs k3s's agent with flannel-backend none (pkg/cli/defaults/defaults.go);
+  // each of its CNI charts brings its own plugins (hardened-cni-plugins), so with none there are none.
+  rke2: { cniBinDir: '/opt/cni/bin', cniConfDir: '/etc/cni/net.d', bundledPluginDirs: [] },
+};
+export const DISTRIBUTION_NAMES: readonly Distribution[] = ['kubeadm', 'k3s', 'rke2'];
 
 /** `FlannelSettings` with its defaults filled in; `tunnelMode` is filled in for wireguard only. */
 export type ResolvedFlannelSettings = FlannelSettings & {
@@ -437,6 +467,7 @@ export interface ResolvedEnvironment extends Environment {
   readonly mtuMode: MtuMode;
   readonly pmtud: PmtudSettings & { readonly mode: PmtudMode };
   readonly imagePullSecrets: readonly string[];
+  readonly distribution: Distribution;
 }
 
 export const DEFAULT_IMAGES: Required<Pick<Images, 'flannel' | 'flannelCniPlugin'>> = {

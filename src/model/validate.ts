@@ -5,7 +5,9 @@ import {
   Cloud,
   CniPlugin,
   ContainerResources,
-  DEFAULT_CNI_DIRS,
+  DISTRIBUTION_NAMES,
+  DISTRIBUTIONS,
+  Distribution,
   DEFAULT_CNI_PLUGINS,
   DEFAULT_FLANNEL_RESOURCES,
   DEFAULT_HEALTHZ_PORT,
@@ -120,7 +122,13 @@ function closest(word: string, candidates: readonly string[]): string | undefine
 
 const MTU = (r: Reader, v: Json, p: YamlPath) => r.integer(v, p, MIN_UNDERLAY_MTU, MAX_UNDERLAY_MTU);
 
-function readFlannel(r: Reader, value: Json): Partial<ResolvedFlannelSettings> {
+function readDistribution(r: Reader, value: Json): Distribution {
+  if (value === undefined) return 'kubeadm';
+  if (typeof value === 'string' && (DISTRIBUTION_NAMES as readonly string[]).includes(value)) return value as Distribution;
+  return r.fail(['distribution'], `expected one of ${DISTRIBUTION_NAMES.join(', ')}, got ${describeValue(value)}`) ?? 'kubeadm';
+}
+
+function readFlannel(r: Reader, value: Json, distribution: Distribution): Partial<ResolvedFlannelSettings> {
   const path = ['flannel'];
   const obj = r.mapping(value, path, [
     'backend', 'podNetwork', 'podNetworkV6', 'vni', 'port', 'backendPort', 'backendPortv6', 'GBP', 'directRouting',
@@ -154,7 +162,7 @@ function readFlannel(r: Reader, value: Json): Partial<ResolvedFlannelSettings> {
     for (const key of ['vni', 'port']) if (key in obj && !(key === 'vni' && obj.vni === DEFAULT_VNI)) r.fail([...path, key], `only applies to the vxlan backend, not ${backend}`);
   }
   const tunnelMode = readTunnelMode(r, obj, backend);
-  return { backend, podNetwork, ...(podNetworkV6 !== undefined && { podNetworkV6 }), vni, ...(port !== undefined && { port }), ...(tunnelMode !== undefined && { tunnelMode }), ...readChartValues(r, obj, backend) };
+  return { backend, podNetwork, ...(podNetworkV6 !== undefined && { podNetworkV6 }), vni, ...(port !== undefined && { port }), ...(tunnelMode !== undefined && { tunnelMode }), ...readChartValues(r, obj, backend, distribution) };
 }
 
 const PORT = (r: Reader, v: Json, p: YamlPath) => r.integer(v, p, 1, 65535, 'a port');
@@ -188,7 +196,7 @@ const OWNED_FLAGS: Readonly<Record<string, string>> = {
 };
 
 /** The chart's `flannel.*` values beyond backend, networks and VNI, each checked against the backend it applies to. */
-function readChartValues(r: Reader, obj: Obj, backend: BackendType | undefined): Partial<ResolvedFlannelSettings> {
+function readChartValues(r: Reader, obj: Obj, backend: BackendType | undefined, distribution: Distribution): Partial<ResolvedFlannelSettings> {
   const path = ['flannel'];
   const at = (key: string) => [...path, key];
   const only = (key: string, backends: readonly BackendType[]) => {
@@ -216,7 +224,7 @@ function readChartValues(r: Reader, obj: Obj, backend: BackendType | undefined):
   }
   if ('keepaliveInterval' in obj) out.keepaliveInterval = r.integer(obj.keepaliveInterval, at('keepaliveInterval'), 0, 65535, 'a number of seconds');
   for (const key of ['cniBinDir', 'cniConfDir'] as const) {
-    out[key] = key in obj ? r.string(obj[key], at(key), HOST_PATH, 'an absolute directory path on the node') : DEFAULT_CNI_DIRS[key];
+    out[key] = key in obj ? r.string(obj[key], at(key), HOST_PATH, 'an absolute directory path on the node') : DISTRIBUTIONS[distribution][key];
   }
   out.skipCNIConfigInstallation = bool('skipCNIConfigInstallation', false);
   out.enableNFTables = bool('enableNFTables', false);
@@ -745,7 +753,7 @@ export function resolveEnvironment(environment: Environment): ResolvedEnvironmen
 export function toEnvironment(document: Json, defaultName?: string): ResolvedEnvironment {
   const doc = withoutUndefined(document);
   const r = new Reader();
-  const root = r.mapping(doc, [], ['name', 'flannel', 'clouds', 'links', 'mssClamp', 'images', 'rollout', 'probe', 'mtuMode', 'pmtud', 'imagePullSecrets']);
+  const root = r.mapping(doc, [], ['name', 'flannel', 'clouds', 'links', 'mssClamp', 'images', 'rollout', 'probe', 'mtuMode', 'pmtud', 'imagePullSecrets', 'distribution']);
   if (!root) throw new InputError(r.problems);
   let name: string | undefined;
   if ('name' in root) {
@@ -755,7 +763,8 @@ export function toEnvironment(document: Json, defaultName?: string): ResolvedEnv
   } else {
     name = defaultName;
   }
-  const flannel = readFlannel(r, r.required(root, 'flannel', []));
+  const distribution = readDistribution(r, root.distribution);
+  const flannel = readFlannel(r, r.required(root, 'flannel', []), distribution);
   const { clouds, names } = readClouds(r, r.required(root, 'clouds', []));
   const links = readLinks(r, root.links, names);
   const mssClamp = readMssClamp(r, root.mssClamp);
@@ -771,5 +780,5 @@ export function toEnvironment(document: Json, defaultName?: string): ResolvedEnv
     });
   }
   if (r.problems.length > 0) throw new InputError(r.problems);
-  return { name: name!, flannel: flannel as ResolvedFlannelSettings, clouds, links, mssClamp, images, ...(rollout && { rollout }), probe, mtuMode, pmtud, imagePullSecrets };
+  return { name: name!, flannel: flannel as ResolvedFlannelSettings, clouds, links, mssClamp, images, ...(rollout && { rollout }), probe, mtuMode, pmtud, imagePullSecrets, distribution };
 }

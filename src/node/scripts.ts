@@ -6,6 +6,6 @@ import * as path from 'path';
  * number and device name reaches them through environment variables set from the plan, and the
  * scripts validate those values before any command sees them.
  */
-export function nodeScript(name: 'install-cni.sh' | 'apply-node-mtu.sh' | 'tcp-mss-clamp.sh' | 'path-mtu-probe.sh' | 'route-mtu-keeper.sh' | 'net-conf-psk.sh'): string {
+export function nodeScript(name: 'install-cni.sh' | 'apply-node-mtu.sh' | 'tcp-mss-clamp.sh' | 'path-mtu-probe.sh' | 'route-mtu-keeper.sh' | 'net-conf-psk.sh' | 'link-cni-plugins.sh'): string {
   return fs.readFileSync(path.join(__dirname, 'scripts', name), 'utf8');
 }

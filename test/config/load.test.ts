@@ -38,6 +38,7 @@ describe('parseEnvironment', () => {
       pmtud: { mode: 'blackhole' },
       images: { flannel: 'ghcr.io/flannel-io/flannel:v0.28.9', flannelCniPlugin: 'ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3' },
       imagePullSecrets: [],
+      distribution: 'kubeadm',
     });
   });
 

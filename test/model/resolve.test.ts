@@ -33,6 +33,7 @@ describe('resolveEnvironment', () => {
       mtuMode: 'uniform',
       pmtud: { mode: api.DEFAULT_PMTUD_MODE },
       imagePullSecrets: [],
+      distribution: 'kubeadm',
     });
   });
 
