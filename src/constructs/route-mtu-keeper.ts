@@ -58,7 +58,7 @@ export class RouteMtuKeeper extends Construct {
     if (withoutCidrs.length > 0) throw new Error(`${this.node.path}: clouds ${withoutCidrs.join(', ')} declare no nodeCidrs: the keeper could not tell which cloud a route leads to`);
 
     this.linkMtus = peerLinks(plan, cloud)
-      .sort((a, b) => a.peer.localeCompare(b.peer))
+      .sort((a, b) => (a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : 0))
       .map(({ peer, link }) => `${peer} ${link.overlayMtu}`);
     this.nodeCidrs = [own, ...plan.clouds.filter((c) => c.name !== cloud)].flatMap((c) => c.nodeCidrs.map((cidr) => `${c.name} ${cidr}`));
     const recheck = props.recheckSeconds ?? 30;

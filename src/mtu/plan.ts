@@ -88,7 +88,7 @@ export interface UnderlayClamp {
   readonly link: string;
   readonly family: IpFamily;
   readonly cidr: string;
-  /** The path MTU between the two clouds for this family: the link and both NICs. */
+  /** The path MTU between the two clouds for this family: the link, and both clouds' NICs or fabrics. */
   readonly pathMtu: number;
   /** pathMtu - 40 (IPv4) or - 60 (IPv6). */
   readonly mss: number;
@@ -227,8 +227,9 @@ export function planMtu(environment: Environment): MtuPlan {
     }
   });
 
-  const pathMtuOf = (family: IpFamily, kind: 'cloud' | 'link', name: string) =>
-    constraints.find((c) => c.family === family && c.kind === kind && c.name === name)!.mtu;
+  const cloudMtu = (family: IpFamily, name: string) =>
+    constraints.find((c) => c.family === family && c.kind === 'cloud' && c.name === name)!.mtu;
+  const linkMtu = (family: IpFamily, l: Environment['links'][number]) => (family === 'ipv6' ? l.pathMtuV6 ?? l.pathMtu : l.pathMtu);
   const perPath = env.mtuMode === 'per-path';
   const devices = overlayDevices(backend, vni, dualStack, tunnelMode ?? undefined);
   const wireguard = tunnelMode !== null ? wireguardTunnels(tunnelMode, families, underlay, encap, devices) : [];
@@ -261,30 +262,31 @@ export function planMtu(environment: Environment): MtuPlan {
   const cloudPodMtu = new Map(clouds.map((c) => [c.name, c.podMtu]));
 
   const rawPaths = [
-    ...env.clouds.map((c) => ({ from: c.name, to: c.name, kind: 'cloud' as const, name: c.name, ends: [c.name] })),
-    ...env.links.map((l) => ({ from: l.between[0], to: l.between[1], kind: 'link' as const, name: linkName(l), ends: [...l.between] })),
-  ].map(({ ends, ...p }) => {
-    const effective = (family: IpFamily) => Math.min(pathMtuOf(family, p.kind, p.name), ...ends.map((e) => pathMtuOf(family, 'cloud', e)));
+    ...env.clouds.map((c) => ({ from: c.name, to: c.name, kind: 'cloud' as const, name: c.name, ends: [c.name], own: (f: IpFamily) => cloudMtu(f, c.name) })),
+    ...env.links.map((l) => ({ from: l.between[0], to: l.between[1], kind: 'link' as const, name: linkName(l), ends: [...l.between], own: (f: IpFamily) => linkMtu(f, l) })),
+  ].map(({ ends, own, ...p }) => {
+    const effective = (family: IpFamily) => Math.min(own(family), ...ends.map((e) => cloudMtu(family, e)));
     return { ...p, v4: effective('ipv4'), v6: dualStack ? effective('ipv6') : null };
   });
 
-  // Per link: the largest inner packet that fits its path in every family in use.
-  const links: LinkPlan[] = env.links.map((l) => {
-    const p = rawPaths.find((x) => x.kind === 'link' && x.name === linkName(l))!;
+  // Per link, by position (never by name): the largest inner packet that fits its path in every family in use.
+  const linkPaths = rawPaths.filter((x) => x.kind === 'link');
+  const links: LinkPlan[] = env.links.map((l, i) => {
+    const p = linkPaths[i];
     const mtu = perPath ? Math.min(p.v4 - encap('ipv4'), ...(p.v6 !== null ? [p.v6 - encap('ipv6')] : [])) : podMtu;
     return { name: linkName(l), between: [l.between[0], l.between[1]] as const, overlayMtu: mtu, mss: perPath ? mtu - TCP_IP_HEADERS.ipv4 : mss, mssV6: !dualStack ? null : perPath ? mtu - TCP_IP_HEADERS.ipv6 : mssV6 };
   });
 
   // Headroom against what the path carries: the cluster pod MTU in uniform mode; in per-path mode
   // the cloud's own pod MTU inside a cloud and the link's overlay MTU across a link.
-  const carried = (p: { kind: 'cloud' | 'link'; name: string }) =>
-    !perPath ? podMtu : p.kind === 'cloud' ? cloudPodMtu.get(p.name)! : links.find((l) => l.name === p.name)!.overlayMtu;
-  const paths: PathPlan[] = rawPaths.map(({ v4, v6, ...p }) => ({
+  const carried = (p: { kind: 'cloud' | 'link'; name: string }, i: number) =>
+    !perPath ? podMtu : p.kind === 'cloud' ? cloudPodMtu.get(p.name)! : links[i - env.clouds.length].overlayMtu;
+  const paths: PathPlan[] = rawPaths.map(({ v4, v6, ...p }, i) => ({
     ...p,
     pathMtu: v4,
-    headroom: v4 - (carried(p) + encap('ipv4')),
+    headroom: v4 - (carried(p, i) + encap('ipv4')),
     pathMtuV6: v6,
-    headroomV6: v6 === null ? null : v6 - (carried(p) + encap('ipv6')),
+    headroomV6: v6 === null ? null : v6 - (carried(p, i) + encap('ipv6')),
   }));
   paths.sort((a, b) => (a.kind === b.kind ? (cloudIndex.get(a.from)! - cloudIndex.get(b.from)!) || (cloudIndex.get(a.to)! - cloudIndex.get(b.to)!) : a.kind === 'cloud' ? -1 : 1));
 
@@ -294,8 +296,8 @@ export function planMtu(environment: Environment): MtuPlan {
       const to = env.clouds.find((c) => c.name !== cloud.name && link.between.includes(c.name))!;
       for (const cidr of to.nodeCidrs ?? []) {
         const family: IpFamily = cidr.includes(':') ? 'ipv6' : 'ipv4';
-        const linkMtu = family === 'ipv6' ? link.pathMtuV6 ?? link.pathMtu : link.pathMtu;
-        const pathMtu = Math.min(linkMtu, cloud.nicMtu, to.nicMtu);
+        // Node-to-node TCP crosses both clouds' fabrics as well as the link.
+        const pathMtu = Math.min(linkMtu(family, link), cloud.fabricMtu ?? cloud.nicMtu, to.fabricMtu ?? to.nicMtu);
         underlayClamps.push({ cloud: cloud.name, to: to.name, link: linkName(link), family, cidr, pathMtu, mss: pathMtu - TCP_IP_HEADERS[family] });
       }
     }

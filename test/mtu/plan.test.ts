@@ -133,6 +133,29 @@ describe('planMtu: derived numbers', () => {
     ]);
   });
 
+  test('the underlay clamp honours fabricMtu: NIC 1400, fabric 1300, link 1380 -> path MTU min(1380, 1300, 1400) = 1300, MSS 1300 - 40 = 1260', () => {
+    const plan = planMtu(env({
+      clouds: [
+        { name: 'cloud-a', nicMtu: 1400, fabricMtu: 1300, nodeCidrs: ['10.1.0.0/24'] },
+        { name: 'cloud-b', nicMtu: 1400, nodeCidrs: ['10.2.0.0/24'] },
+      ],
+    }));
+    // Both directions cross cloud-a's 1300 fabric (at one end or the other).
+    expect(plan.underlayClamps.map((c) => [c.cloud, c.to, c.pathMtu, c.mss])).toEqual([
+      ['cloud-a', 'cloud-b', 1300, 1260],
+      ['cloud-b', 'cloud-a', 1300, 1260],
+    ]);
+  });
+
+  test('links are planned by position, not by name: same-named links keep their own path MTUs (1380 over a-c, not a-b\'s 9001)', () => {
+    // A typed environment built in code, past the loader (which refuses duplicate link names).
+    const base = env({ mtuMode: 'per-path', clouds: ['a', 'b', 'c'].map((n, i) => ({ name: n, nicMtu: 9001, nodeSelector: { r: n }, nodeCidrs: [`10.${i}.0.0/16`] })), links: [{ between: ['a', 'b'], pathMtu: 9001 }, { between: ['a', 'c'], pathMtu: 1380 }, { between: ['b', 'c'], pathMtu: 1380 }] });
+    const plan = planMtu({ ...base, links: base.links.map((l) => ({ ...l, name: 'wan' })) });
+    // a-b: 9001 - 50 = 8951; a-c and b-c: 1380 - 50 = 1330.
+    expect(plan.links.map((l) => [l.between.join('-'), l.overlayMtu])).toEqual([['a-b', 8951], ['a-c', 1330], ['b-c', 1330]]);
+    expect(plan.paths.filter((p) => p.kind === 'link').map((p) => [p.from, p.to, p.pathMtu, p.headroom])).toEqual([['a', 'b', 9001, 0], ['a', 'c', 1380, 0], ['b', 'c', 1380, 0]]);
+  });
+
   test('warns when a link claims more than the NICs it joins, and uses the NICs', () => {
     const plan = planMtu(env(twoClouds(1400, 1450, { pathMtu: 1500 })));
     expect(plan.warnings).toEqual([{ path: ['links', 0, 'pathMtu'], message: expect.stringContaining('path MTU 1500 exceeds the NICs it joins (cloud-a 1400, cloud-b 1450)') }]);
