@@ -2,9 +2,11 @@
 // network namespaces. The script comes from the synthesized manifest and runs with
 // `busybox sh -c` and an image-like PATH (busybox applets, ip, iptables-{legacy,nft}*).
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import { findBinary } from '../../lab/host';
 import { initContainerFromYaml, loadInitContainer, mssRule, REPO_ROOT, SEED } from '../support/manifest';
-import { Lab, Xtables } from '../support/netns';
+import { Lab, PREFIX, Xtables } from '../support/netns';
 
 const ic = loadInitContainer('tcp-mss-clamp');
 const CHAIN = 'FLANNEL-MTU-MSS';
@@ -114,42 +116,48 @@ describe(`tcp-mss-clamp (script from ${ic.source})`, () => {
       expectOtherUntouched();
     });
 
-    test('several rules per family are kept in order', () => {
-      const v4 = `${V4}\n-i flannel.1 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1290\n`;
-      const r = clamp({ ...DUAL, MSS_RULES_V4: v4 });
+    test('per-path mode\'s --clamp-mss-to-pmtu rule is installed as is', () => {
+      const pmtu = '-o flannel.1 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu';
+      const r = clamp({ ...DUAL, MSS_RULES_V4: pmtu, MSS_RULES_V6: '' });
+      expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
-      expect(r.stdout).toContain(`tcp-mss-clamp: iptables: ${CHAIN} has 2 rule(s)`);
-      expect(state('iptables', b).chain).toEqual([
-        `-A ${CHAIN} ${V4}`,
-        `-A ${CHAIN} -i flannel.1 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1290`,
-      ]);
+      expect(state('iptables', b).chain).toEqual([`-A ${CHAIN} ${pmtu}`]);
     });
 
-    test('an invalid rule (--set-mss 70000) fails and leaves the previous chain intact', () => {
+    test.each([
+      // Before issue 16 each of these reached iptables-restore: 70000 failed there, -j DROP,
+      // --set-mss 1 and the rule without the SYN match (on nft) were committed.
+      ['an MSS no MTU gives (70000)', mssRule('flannel.1', 70000)],
+      ['an MSS below 576 - 40 (--set-mss 1)', mssRule('flannel.1', 1)],
+      ['another target (-j DROP)', '-o flannel.1 -p tcp -m tcp --tcp-flags SYN,RST SYN -j DROP'],
+      ['TCPMSS without the SYN match', '-o flannel.1 -p tcp -j TCPMSS --set-mss 1000'],
+      ['an input-side match (-i)', '-i flannel.1 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1290'],
+      ['a device the plan never names', mssRule('eth0', 1290)],
+      ['the IPv6 device in the IPv4 rules', mssRule('flannel-v6.1', 1290)],
+      ['a second rule appended', `${V4}\n-o flannel.1 -p udp -j TCPMSS --set-mss 1290`],
+    ])('refuses a rule the plan cannot produce: %s, before touching any table', (_label, rules) => {
       expect(clamp(DUAL).status).toBe(0);
-      const r = clamp({ ...DUAL, MSS_RULES_V4: mssRule('flannel.1', 70000), MSS_RULES_V6: mssRule('flannel-v6.1', 1250) });
+      const r = clamp({ ...DUAL, MSS_RULES_V4: rules, MSS_RULES_V6: mssRule('flannel-v6.1', 1250) });
+      expect(r.stderr).toMatch(/^tcp-mss-clamp: error: MSS_RULES_V4: not a TCPMSS rule of the plan: '.*' \(want '-o <device> .* for IPv4\)\n$/);
       expect(r.status).toBe(1);
-      expect(r.stderr).toContain('TCPMSS: bad value for option "--set-mss", or out of range (0-65515).');
-      expect(r.stderr).toContain(
-        `tcp-mss-clamp: error: iptables: iptables-${b}-restore rejected the rules; previous ${CHAIN} left unchanged\n`,
-      );
-      installed(V4, V6); // v4 untouched, and v6 not reached
+      installed(V4, V6); // neither family changed
       expectOtherUntouched();
     });
 
-    test('a rule the kernel rejects at commit (TCPMSS without the SYN match) is atomic too', () => {
+    test('an IPv6 payload that fails leaves IPv4 untouched: both families are dry-run before either is committed', () => {
       expect(clamp(DUAL).status).toBe(0);
-      const noSyn = '-o flannel.1 -p tcp -j TCPMSS --set-mss 1000';
-      const r = clamp({ ...DUAL, MSS_RULES_V4: noSyn });
-      if (b === 'legacy') {
-        // xt_TCPMSS: "Only works on TCP SYN packets" (netns-lab-notes §1, gotcha 6)
+      // A wrapper that corrupts what ip6tables-<b>-restore receives (MSS 70000, which iptables rejects).
+      const wrappers = fs.mkdtempSync(path.join(os.tmpdir(), `${PREFIX}wrap-`));
+      try {
+        const real = findBinary(`ip6tables-${b}-restore`);
+        fs.writeFileSync(path.join(wrappers, `ip6tables-${b}-restore`), `#!/bin/sh\nsed 's/--set-mss [0-9]*$/--set-mss 70000/' | exec ${real} "$@"\n`, { mode: 0o755 });
+        const v4 = mssRule('flannel.1', 1280);
+        const r = lab.sh(ns, ic.script, { ...DUAL, MSS_RULES_V4: v4, MSS_RULES_V6: mssRule('flannel-v6.1', 1260) }, 'both', wrappers);
+        expect(r.stderr).toContain(`tcp-mss-clamp: error: ip6tables: ip6tables-${b}-restore --test rejected the rules; nothing was changed in either family\n`);
         expect(r.status).toBe(1);
-        expect(r.stderr).toContain(`tcp-mss-clamp: error: iptables: iptables-legacy-restore rejected the rules`);
-        installed(V4, V6);
-      } else {
-        // iptables-nft accepts it (measured, netns-lab-notes §1); the verification passes.
-        expect(r.status).toBe(0);
-        expect(state('iptables', b).chain).toEqual([`-A ${CHAIN} ${noSyn}`]);
+        installed(V4, V6); // the new IPv4 rule (1280) was not committed
+      } finally {
+        fs.rmSync(wrappers, { recursive: true, force: true });
       }
       expectOtherUntouched();
     });
@@ -385,12 +393,20 @@ describe('underlay clamp (FLANNEL-MTU-UNDERLAY)', () => {
       expect(save('iptables', b)).not.toContain('FLANNEL-MTU');
     });
 
-    test('a rule the kernel rejects leaves both previous chains whole (one transaction)', () => {
+    test('a rule the kernel rejects at commit leaves both previous chains whole (one transaction)', () => {
       expect(clamp(SEED_UL).status).toBe(0);
       const before = mangle('iptables', b);
-      const r = clamp({ ...SEED_UL, UNDERLAY_RULES_V4: SEED_UL.UNDERLAY_RULES_V4.replace(/1340/g, '70000'), MSS_RULES_V4: mssRule('flannel.1', 1200) });
-      expect(r.status).toBe(1);
-      expect(r.stderr).toContain(`tcp-mss-clamp: error: iptables: iptables-${b}-restore rejected the rules; previous ${CHAIN} and ${UCHAIN} left unchanged\n`);
+      // The dry run sees the real payload; the commit gets the last rule (underlay) corrupted to MSS 70000.
+      const wrappers = fs.mkdtempSync(path.join(os.tmpdir(), `${PREFIX}wrap-`));
+      try {
+        const real = findBinary(`iptables-${b}-restore`);
+        fs.writeFileSync(path.join(wrappers, `iptables-${b}-restore`), `#!/bin/sh\ncase " $* " in *" --test "*) exec ${real} "$@" ;; esac\nsed 's/--set-mss 1320$/--set-mss 70000/' | exec ${real} "$@"\n`, { mode: 0o755 });
+        const r = lab.sh(ns, ic.script, { ...SEED_UL, UNDERLAY_RULES_V4: SEED_UL.UNDERLAY_RULES_V4.replace(/1340/g, '1320'), MSS_RULES_V4: mssRule('flannel.1', 1200) }, 'both', wrappers);
+        expect(r.stderr).toContain(`tcp-mss-clamp: error: iptables: iptables-${b}-restore rejected the rules; previous ${CHAIN} and ${UCHAIN} left unchanged\n`);
+        expect(r.status).toBe(1);
+      } finally {
+        fs.rmSync(wrappers, { recursive: true, force: true });
+      }
       expect(mangle('iptables', b)).toEqual(before);
     });
 
@@ -427,7 +443,7 @@ describe('underlay clamp (FLANNEL-MTU-UNDERLAY)', () => {
   test.each([
     ['outside every subnet (v4)', { HOST_IP: '192.168.2.1' }, "HOST_IP 192.168.2.1 is in no cloud's node subnets (NODE_CIDRS: cloud-a 192.168.1.0/24, cloud-b 10.119.96.0/24)"],
     ['v6 against v4-only subnets', { HOST_IP: 'fd00::1' }, "HOST_IP fd00::1 is in no cloud's node subnets (NODE_CIDRS: cloud-a 192.168.1.0/24, cloud-b 10.119.96.0/24)"],
-    ['in two clouds', { HOST_IP: '192.168.1.130', NODE_CIDRS: 'cloud-a 192.168.0.0/16\ncloud-b 192.168.1.0/24' }, 'HOST_IP 192.168.1.130 is in the node subnets of more than one cloud: cloud-a 192.168.0.0/16, cloud-b 192.168.1.0/24'],
+    ['in two clouds', { HOST_IP: '192.168.1.130', NODE_CIDRS: 'cloud-a 192.168.1.0/24\ncloud-b 192.168.0.0/16\ncloud-b 10.119.96.0/24' }, 'HOST_IP 192.168.1.130 is in the node subnets of more than one cloud: cloud-a 192.168.1.0/24, cloud-b 192.168.0.0/16'],
     ['unset', { HOST_IP: undefined }, 'HOST_IP is not set or empty (status.hostIP): cannot tell which cloud this node is in'],
     ['empty', { HOST_IP: '' }, 'HOST_IP is not set or empty (status.hostIP): cannot tell which cloud this node is in'],
     ['not an address', { HOST_IP: '192.168.1' }, 'HOST_IP 192.168.1 is not an IPv4 or IPv6 address'],
@@ -435,7 +451,15 @@ describe('underlay clamp (FLANNEL-MTU-UNDERLAY)', () => {
     ['octet > 255', { HOST_IP: '192.168.1.256' }, 'HOST_IP 192.168.1.256 is not an IPv4 or IPv6 address'],
     ['host bits in a cidr', { NODE_CIDRS: 'cloud-a 192.168.1.1/24\ncloud-b 10.119.96.0/24' }, 'NODE_CIDRS: 192.168.1.1/24 has host bits set'],
     ['prefix too long', { NODE_CIDRS: 'cloud-a 192.168.1.0/33\ncloud-b 10.119.96.0/24' }, 'NODE_CIDRS: invalid CIDR 192.168.1.0/33'],
-    ['a rule naming its own cloud', { UNDERLAY_RULES_V4: `cloud-a ${ulRule('192.168.1.0/24', 1340)}` }, `underlay rule of cloud cloud-a names its own subnet 192.168.1.0/24: '${ulRule('192.168.1.0/24', 1340)}'`],
+    ['a rule naming its own cloud', { UNDERLAY_RULES_V4: `cloud-a ${ulRule('192.168.1.0/24', 1340)}` }, `UNDERLAY_RULES_V4: 'cloud-a ${ulRule('192.168.1.0/24', 1340)}' does not name another cloud's subnet of NODE_CIDRS (traffic inside a cloud is not clamped)`],
+    ['a rule naming no declared subnet', { UNDERLAY_RULES_V4: `cloud-a ${ulRule('192.0.2.0/24', 1340)}` }, `UNDERLAY_RULES_V4: 'cloud-a ${ulRule('192.0.2.0/24', 1340)}' does not name another cloud's subnet of NODE_CIDRS (traffic inside a cloud is not clamped)`],
+    ['an IPv6 subnet in the IPv4 rules', { NODE_CIDRS: 'cloud-a 192.168.1.0/24\ncloud-b fd00::/64', UNDERLAY_RULES_V4: `cloud-a ${ulRule('fd00::/64', 1340)}` }, `UNDERLAY_RULES_V4 (cloud-a): not a TCPMSS rule of the plan: '${ulRule('fd00::/64', 1340)}' (want '-d <cidr> -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss <mss>' for IPv4)`],
+    // iptables-save prints /0 not at all and IPv4-mapped addresses dotted: a rule in another form never verifies.
+    ['a /0 subnet', { NODE_CIDRS: 'cloud-a 192.168.1.0/24\ncloud-b ::/0', UNDERLAY_RULES_V4: '', UNDERLAY_RULES_V6: `cloud-a ${ulRule('::/0', 1340)}` }, 'NODE_CIDRS: ::/0 matches every address (and iptables-save leaves /0 out)'],
+    ['a mapped subnet in hex', { NODE_CIDRS: 'cloud-a 192.168.1.0/24\ncloud-b ::ffff:a00:0/104', UNDERLAY_RULES_V4: '', UNDERLAY_RULES_V6: `cloud-a ${ulRule('::ffff:a00:0/104', 1340)}` }, 'NODE_CIDRS: ::ffff:a00:0/104 is not in canonical form (iptables-save prints ::ffff:10.0.0.0/104)'],
+    ['a zero run not shortened', { NODE_CIDRS: 'cloud-a 192.168.1.0/24\ncloud-b 2001:db8:0:0::/64' }, 'NODE_CIDRS: 2001:db8:0:0::/64 is not in canonical form (iptables-save prints 2001:db8::/64)'],
+    ['upper-case hex', { NODE_CIDRS: 'cloud-a 192.168.1.0/24\ncloud-b 2001:DB8::/64' }, 'NODE_CIDRS: 2001:DB8::/64 is not in canonical form (iptables-save prints 2001:db8::/64)'],
+    ['the IPv4-compatible range', { NODE_CIDRS: 'cloud-a 192.168.1.0/24\ncloud-b ::10.0.0.0/104' }, 'NODE_CIDRS: ::10.0.0.0/104 is in the IPv4-compatible range ::/96, which iptables prints differently on glibc and musl'],
   ])('fails without touching any table: %s', (_label, change, message) => {
     const env: Record<string, string> = { ...SEED_UL };
     for (const [k, v] of Object.entries(change)) {
@@ -467,14 +491,17 @@ describe('underlay clamp (FLANNEL-MTU-UNDERLAY)', () => {
       ['fe80::1', 'a fe80::/10\nb fec0::/10', 'a'],
       ['febf:ffff::', 'a fe80::/10\nb fec0::/10', 'a'],
       ['fec0::', 'a fe80::/10\nb fec0::/10', 'b'],
-      ['2001:db8:0:0:1::1', 'a 2001:db8::1:0:0:0/80\nb 2001:db8::/80', 'a'],
+      ['2001:db8:0:0:1::1', 'a 2001:db8:0:0:1::/80\nb 2001:db8::/80', 'a'],
       ['::ffff:10.1.2.3', 'a ::ffff:10.0.0.0/104\nb ::ffff:11.0.0.0/104', 'a'],
       ['2001:db8:40::10', 'a 2001:db8:40::/48\nb 2001:db8:41::/48', 'a'],
       ['2001:db8:41::10', 'a 2001:db8:40::/47\nb 2001:db8:42::/47', 'a'],
     ];
-    const rules = (cloud: string) => `${cloud} -d 192.0.2.0/24 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1000`;
     for (const [hostIp, cidrs, cloud] of cases) {
-      const env = { ...SEED_UL, HOST_IP: hostIp, NODE_CIDRS: cidrs, UNDERLAY_RULES_V4: `${rules('a')}\n${rules('b')}` };
+      // each cloud clamps toward the other's subnet, in that subnet's family
+      const [[, a], [, b]] = cidrs.split('\n').map((l) => l.split(' '));
+      const rules = [`a ${ulRule(b, 1000)}`, `b ${ulRule(a, 1000)}`];
+      const family = (r: string) => (r.split(' ')[2].includes(':') ? 6 : 4);
+      const env = { ...SEED_UL, HOST_IP: hostIp, NODE_CIDRS: cidrs, UNDERLAY_RULES_V4: rules.filter((r) => family(r) === 4).join('\n'), UNDERLAY_RULES_V6: rules.filter((r) => family(r) === 6).join('\n') };
       const r = clamp(env);
       const got = r.status === 0 ? /is in cloud (\S+)/.exec(r.stdout)?.[1] : /is in no cloud/.test(r.stderr) ? null : `error: ${r.stderr}`;
       expect([hostIp, cidrs, got]).toEqual([hostIp, cidrs, cloud]);

@@ -143,10 +143,12 @@ export class Lab {
 
   /**
    * Run a script the way the image does: `busybox sh -c "$script"`, with only PATH and the
-   * given env (like a container: nothing inherited from the test process).
+   * given env (like a container: nothing inherited from the test process). `before` is a
+   * directory searched before the toolbox (for wrappers around one of its commands).
    */
-  sh(ns: string, script: string, env: Record<string, string>, xtables: Xtables = 'both'): RunResult {
-    return this.exec(ns, [BUSYBOX, 'sh', '-c', script], { env: { ...env, PATH: toolbox(xtables) } });
+  sh(ns: string, script: string, env: Record<string, string>, xtables: Xtables = 'both', before?: string): RunResult {
+    const PATH = before === undefined ? toolbox(xtables) : `${before}:${toolbox(xtables)}`;
+    return this.exec(ns, [BUSYBOX, 'sh', '-c', script], { env: { ...env, PATH } });
   }
 
   /** Read an integer from /sys/class/net/<dev>/<attr> inside the namespace. */

@@ -30,32 +30,67 @@ have() { command -v "$1" >/dev/null 2>&1; }
 [ "${MSS_RULES_V4+set}" = set ] || die "MSS_RULES_V4 is not set"
 [ "${MSS_RULES_V6+set}" = set ] || die "MSS_RULES_V6 is not set"
 
-# The rules go to iptables-restore on stdin, never to a command line; still allow only a
-# conservative charset and no command/table options, so a rule cannot leave our chain.
-check_rules() { # $1 env name, $2 rules
+# The rules go to iptables-restore on stdin, never to a command line. Only the rules the plan
+# can produce are accepted, in iptables-save's canonical form (they are verified against it):
+#   -o <overlay device> -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss <mss>
+#   -o <overlay device> -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu
+#   -d <cidr> -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss <mss>      (underlay)
+# with <mss> an MTU of 576..9216 minus 40 (IPv4) or 60 (IPv6), so no other target, table, chain
+# or option can reach iptables-restore.
+syn='-p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS'
+max_rules=1024
+valid_mss() { # $1 family 4|6, $2 value: decimal without a leading zero
+	case $2 in '' | 0* | *[!0-9]*) return 1 ;; esac
+	h=40
+	[ "$1" = 4 ] || h=60
+	[ "${#2}" -le 4 ] && [ "$2" -ge $((576 - h)) ] && [ "$2" -le $((9216 - h)) ]
+}
+valid_overlay_dev() { # $1 family, $2 device: flannel.<vni> / flannel-wg (4), flannel-v6.<vni> / flannel-wg-v6 (6)
+	case $1:$2 in
+	4:flannel-wg | 6:flannel-wg-v6) return 0 ;;
+	4:flannel.* | 6:flannel-v6.*) v=${2##*.} ;;
+	*) return 1 ;;
+	esac
+	case $v in '' | 0* | *[!0-9]*) return 1 ;; esac
+	[ "${#2}" -le 15 ] && [ "${#v}" -le 8 ] && [ "$v" -le 16777215 ]
+}
+check_rules() { # $1 env name, $2 family 4|6, $3 kind overlay|underlay, $4 rules
+	what=$1 fam=$2 kind=$3
+	if [ "$kind" = overlay ]; then
+		want="-o <device> $syn --set-mss <mss>' or '-o <device> $syn --clamp-mss-to-pmtu"
+	else
+		want="-d <cidr> $syn --set-mss <mss>"
+	fi
 	seen=$nl
+	n=0
 	IFS=$nl
-	for r in $2; do
-		case $r in *[!A-Za-z0-9\ ._,:/=-]*) die "$1: invalid character in rule '$r'" ;; esac
-		case $r in -*) ;; *) die "$1: rule must start with an option: '$r'" ;; esac
-		# The rules are verified against iptables-save output, so they must be canonical.
-		case $r in *' ' | *'  '*) die "$1: stray space in rule '$r'" ;; esac
-		case $seen in *"$nl$r$nl"*) die "$1: duplicate rule '$r'" ;; esac
+	for r in $4; do
+		case $r in *[!A-Za-z0-9\ ._,:/=-]*) die "$what: invalid character in rule '$r'" ;; esac
+		case $seen in *"$nl$r$nl"*) die "$what: duplicate rule '$r'" ;; esac
 		seen="$seen$r$nl"
-		IFS=' '
-		for w in $r; do
-			case $w in
-			-[AIDRNXFZPEt] | --append | --insert | --delete | --replace | --new-chain | \
-				--delete-chain | --flush | --zero | --policy | --rename-chain | --table)
-				die "$1: option '$w' not allowed in rule '$r'" ;;
-			esac
-		done
-		IFS=$nl
+		n=$((n + 1))
+		[ "$n" -le "$max_rules" ] || die "$what: more than $max_rules rules"
+		ok=
+		word=${r#-? }
+		word=${word%% *}
+		mss=${r##* }
+		case $kind:$r in
+		overlay:"-o $word $syn --clamp-mss-to-pmtu") valid_overlay_dev "$fam" "$word" && ok=1 ;;
+		overlay:"-o $word $syn --set-mss $mss") valid_overlay_dev "$fam" "$word" && valid_mss "$fam" "$mss" && ok=1 ;;
+		underlay:"-d $word $syn --set-mss $mss")
+			# the family's cidr: IPv6 ones hold a colon, IPv4 ones do not
+			case $word in
+			*[!0-9a-f.:/]*) ;;
+			*:*) [ "$fam" = 6 ] && valid_mss "$fam" "$mss" && ok=1 ;;
+			*) [ "$fam" = 4 ] && valid_mss "$fam" "$mss" && ok=1 ;;
+			esac ;;
+		esac
+		[ -n "$ok" ] || die "$what: not a TCPMSS rule of the plan: '$r' (want '$want' for IPv$fam)"
 	done
 	unset IFS
 }
-check_rules MSS_RULES_V4 "$MSS_RULES_V4"
-check_rules MSS_RULES_V6 "$MSS_RULES_V6"
+check_rules MSS_RULES_V4 4 overlay "$MSS_RULES_V4"
+check_rules MSS_RULES_V6 6 overlay "$MSS_RULES_V6"
 # Blank lines carry nothing; a family with only blank lines counts as empty.
 rules_v4=$(printf '%s\n' "$MSS_RULES_V4" | grep -v '^$' || true)
 rules_v6=$(printf '%s\n' "$MSS_RULES_V6" | grep -v '^$' || true)
@@ -83,27 +118,37 @@ for l in $NODE_CIDRS; do
 done
 unset IFS
 
-# Splits "<cloud> <spec>" lines, checks every cloud's specs like the overlay rules.
-check_underlay() { # $1 env name, $2 lines
+# Splits "<cloud> <spec>" lines and checks every cloud's specs; each names the subnet of
+# another cloud exactly as NODE_CIDRS has it (and the awk below checks those are canonical).
+check_underlay() { # $1 env name, $2 family, $3 lines
 	IFS=$nl
-	for l in $2; do
+	for l in $3; do
 		case $l in *' '*) ;; *) die "$1: '$l' is not '<cloud> <rule spec>'" ;; esac
 		check_cloud "$1" "${l%% *}"
 		case $node_clouds in *"$nl${l%% *}$nl"*) ;; *) die "$1: cloud '${l%% *}' is not in NODE_CIDRS" ;; esac
+		d=${l#* -d }
+		d=${d%% *}
+		other=
+		for n in $NODE_CIDRS; do
+			if [ "${n#* }" = "$d" ] && [ "${n%% *}" != "${l%% *}" ]; then other=1; fi
+		done
+		[ -n "$other" ] || die "$1: '$l' does not name another cloud's subnet of NODE_CIDRS (traffic inside a cloud is not clamped)"
 	done
 	for c in $node_clouds; do
-		check_rules "$1 ($c)" "$(printf '%s\n' "$2" | sed -n "s/^$c //p")"
+		check_rules "$1 ($c)" "$2" underlay "$(printf '%s\n' "$3" | sed -n "s/^$c //p")"
 		IFS=$nl
 	done
 	unset IFS
 }
-check_underlay UNDERLAY_RULES_V4 "$UNDERLAY_RULES_V4"
-check_underlay UNDERLAY_RULES_V6 "$UNDERLAY_RULES_V6"
 
-# CIDR match in awk (busybox, mawk and gawk alike): an address becomes 16-bit groups, 2 for
-# IPv4 and 8 for IPv6 ("::" expanded, a dotted IPv4 tail allowed), compared group by group
-# up to the prefix length. Prints "match <cloud> <cidr>" per cidr holding the address, or
-# one "bad ..." line and exits 1. Doubles hold 16-bit groups exactly.
+# CIDR check and match in awk (busybox, mawk and gawk alike): an address becomes 16-bit groups,
+# 2 for IPv4 and 8 for IPv6 ("::" expanded, a dotted IPv4 tail allowed), compared group by group
+# up to the prefix length. Every cidr must be written as iptables-save prints it (inet_ntop:
+# lowercase, the longest run of zero groups as "::", IPv4-mapped addresses dotted), since the
+# rules are verified against that output; /0 (which iptables-save leaves out) and the
+# IPv4-compatible range ::/96 (which glibc prints dotted and musl does not) are refused.
+# Prints "match <cloud> <cidr>" per cidr holding the address (when host is set), or one
+# "bad ..." line and exits 1. Doubles hold 16-bit groups exactly.
 # shellcheck disable=SC2016 # awk program, not shell
 cidr_awk='
 function hex(s,   i, d, v) {
@@ -145,12 +190,37 @@ function v6(s, g,   p, n, i, nh, nt) {
 	return 8
 }
 function addr(s, g) { return s ~ /:/ ? v6(s, g) : v4(s, g, 0) }
+function dotted(a, b) { return int(a / 256) "." (a % 256) "." int(b / 256) "." (b % 256) }
+# inet_ntop text of n groups g[1..n]; "" for the IPv4-compatible range (no single canonical form)
+function canon(n, g,   i, s, bs, bl, out) {
+	if (n == 2) return dotted(g[1], g[2])
+	bs = 0; bl = 0
+	for (i = 1; i <= 8; ) {
+		if (g[i] != 0) { i++; continue }
+		s = i
+		while (i <= 8 && g[i] == 0) i++
+		if (i - s > bl && i - s >= 2) { bs = s; bl = i - s }
+	}
+	if (bs == 1 && bl == 6) return ""
+	out = ""
+	for (i = 1; i <= 8; i++) {
+		if (bs && i >= bs && i < bs + bl) { if (i == bs) out = out ":"; continue }
+		if (i != 1) out = out ":"
+		if (i == 7 && bs == 1 && bl == 5 && g[6] == 65535) return out dotted(g[7], g[8])
+		out = out sprintf("%x", g[i])
+	}
+	if (bs && bs + bl == 9) out = out ":"
+	return out
+}
 BEGIN {
 	# powers of two by multiplication: busybox awk may be built without "^" (no libm)
 	P[0] = 1
 	for (i = 1; i <= 16; i++) P[i] = P[i - 1] * 2
-	hn = addr(host, HG)
-	if (!hn) { print "bad HOST_IP " host " is not an IPv4 or IPv6 address"; bad = 1; exit 1 }
+	hn = 0
+	if (host != "") {
+		hn = addr(host, HG)
+		if (!hn) { print "bad HOST_IP " host " is not an IPv4 or IPv6 address"; bad = 1; exit 1 }
+	}
 }
 NF == 0 { next }
 {
@@ -159,6 +229,10 @@ NF == 0 { next }
 	n = addr(c[1], g)
 	if (!n || c[2] !~ /^(0|[1-9][0-9]?[0-9]?)$/ || c[2] + 0 > 16 * n) { print "bad NODE_CIDRS: invalid CIDR " cidr; bad = 1; exit 1 }
 	len = c[2] + 0
+	if (len == 0) { print "bad NODE_CIDRS: " cidr " matches every address (and iptables-save leaves /0 out)"; bad = 1; exit 1 }
+	want = canon(n, g)
+	if (want == "") { print "bad NODE_CIDRS: " cidr " is in the IPv4-compatible range ::/96, which iptables prints differently on glibc and musl"; bad = 1; exit 1 }
+	if (c[1] != want) { print "bad NODE_CIDRS: " cidr " is not in canonical form (iptables-save prints " want "/" len ")"; bad = 1; exit 1 }
 	same = (n == hn)
 	for (i = 1; i <= n; i++) {
 		keep = len - 16 * (i - 1)
@@ -172,12 +246,18 @@ NF == 0 { next }
 }
 '
 
+# Every cidr is checked, whether or not this node needs its cloud; then the rules naming them.
+out=$(printf '%s\n' "$NODE_CIDRS" | awk -v host="" "$cidr_awk") ||
+	die "$(printf '%s\n' "$out" | sed -n 's/^bad //p' | head -n 1)"
+check_underlay UNDERLAY_RULES_V4 4 "$UNDERLAY_RULES_V4"
+check_underlay UNDERLAY_RULES_V6 6 "$UNDERLAY_RULES_V6"
 own=""
 u_v4=""
 u_v6=""
 if [ -n "$(printf '%s' "$UNDERLAY_RULES_V4$UNDERLAY_RULES_V6" | tr -d '\n')" ]; then
 	[ -n "${HOST_IP:-}" ] || die "HOST_IP is not set or empty (status.hostIP): cannot tell which cloud this node is in"
 	case $HOST_IP in *[!0-9a-fA-F.:]*) die "HOST_IP '$HOST_IP' is not an IPv4 or IPv6 address" ;; esac
+	[ "${#HOST_IP}" -le 45 ] || die "HOST_IP: longer than an IPv6 address"
 	[ "$node_clouds" != "$nl" ] || die "NODE_CIDRS is empty, but underlay rules are planned"
 	out=$(printf '%s\n' "$NODE_CIDRS" | awk -v host="$HOST_IP" "$cidr_awk") ||
 		die "$(printf '%s\n' "$out" | sed -n 's/^bad //p' | head -n 1)"
@@ -190,15 +270,6 @@ if [ -n "$(printf '%s' "$UNDERLAY_RULES_V4$UNDERLAY_RULES_V6" | tr -d '\n')" ]; 
 	log "node $HOST_IP is in cloud $own ($(printf '%s\n' "$out" | sed -n "s/^match $own //p" | tr '\n' ' ' | sed 's/ $//; s/ /, /g'))"
 	u_v4=$(printf '%s\n' "$UNDERLAY_RULES_V4" | sed -n "s/^$own //p")
 	u_v6=$(printf '%s\n' "$UNDERLAY_RULES_V6" | sed -n "s/^$own //p")
-	# Traffic inside a cloud is not clamped: a rule of a cloud never names that cloud's own subnets.
-	IFS=$nl
-	for r in $u_v4$nl$u_v6; do
-		for l in $NODE_CIDRS; do
-			[ "${l%% *}" = "$own" ] || continue
-			case " $r " in *" -d ${l#* } "*) die "underlay rule of cloud $own names its own subnet ${l#* }: '$r'" ;; esac
-		done
-	done
-	unset IFS
 fi
 # Backend: the one the host already uses, decided like kubernetes-sigs/iptables-wrappers
 # (iptables-wrapper-installer.sh @ 70d7897, whose first two steps the Go iptables-wrapper in
@@ -246,7 +317,9 @@ ours() { # $1 mangle section: our jumps from POSTROUTING, in order, one chain na
 	printf '%s\n' "$1" | grep -xE -e "-A POSTROUTING -j ($chain|$uchain)" | sed 's/^-A POSTROUTING -j //' || true
 }
 
-apply() { # $1 iptables|ip6tables, $2 overlay rules, $3 underlay rules (this node's cloud)
+# Both families are prepared and dry-run (restore --test) before either is committed, so a bad
+# IPv6 payload leaves IPv4 untouched too.
+prepare() { # $1 iptables|ip6tables, $2 overlay rules, $3 underlay rules (this node's cloud)
 	fam=$1
 	before=$(mangle "$fam")
 	decl="" body="" want="" removed="" kept="" msgs=""
@@ -279,7 +352,7 @@ apply() { # $1 iptables|ip6tables, $2 overlay rules, $3 underlay rules (this nod
 		fi
 	done
 	if [ -z "$decl" ]; then
-		log "$fam: no rules planned, no chain present, nothing to remove"
+		payload="" msgs="$fam: no rules planned, no chain present, nothing to remove$nl"
 		return 0
 	fi
 	want=${want%"$nl"}
@@ -300,6 +373,16 @@ apply() { # $1 iptables|ip6tables, $2 overlay rules, $3 underlay rules (this nod
 	for c in $removed; do payload="$payload-X $c$nl"; done
 	unset IFS
 	payload="${payload}COMMIT"
+	printf '%s\n' "$payload" | "$fam-$b-restore" -w --noflush --test ||
+		die "$fam: $fam-$b-restore --test rejected the rules; nothing was changed in either family"
+}
+
+commit() { # $1 fam, $2 overlay rules, $3 underlay rules, then prepare's payload want kept removed msgs
+	fam=$1 payload=$4 want=$5 kept=$6 removed=$7 msgs=$8
+	if [ -z "$payload" ]; then
+		printf '%s' "$msgs" | sed "s/^/$me: /"
+		return 0
+	fi
 	if [ -n "$kept" ]; then
 		printf '%s\n' "$payload" | "$fam-$b-restore" -w --noflush ||
 			die "$fam: $fam-$b-restore rejected the rules; previous $kept left unchanged"
@@ -335,10 +418,14 @@ apply() { # $1 iptables|ip6tables, $2 overlay rules, $3 underlay rules (this nod
 	printf '%s' "$msgs" | sed "s/^/$me: /"
 }
 
-apply iptables "$rules_v4" "$u_v4"
+prepare iptables "$rules_v4" "$u_v4"
+p4=$payload w4=$want k4=$kept r4=$removed m4=$msgs
 # IPv6 tables are only touched when there is something to add or to remove.
 if [ -n "$rules_v6$u_v6" ] || [ "$(mangle ip6tables | grep -cE "^:($chain|$uchain) " || true)" -gt 0 ]; then
-	apply ip6tables "$rules_v6" "$u_v6"
+	prepare ip6tables "$rules_v6" "$u_v6"
 else
-	log "ip6tables: no rules planned, no chain present, nothing to remove"
+	payload="" want="" kept="" removed="" msgs="ip6tables: no rules planned, no chain present, nothing to remove$nl"
 fi
+p6=$payload w6=$want k6=$kept r6=$removed m6=$msgs
+commit iptables "$rules_v4" "$u_v4" "$p4" "$w4" "$k4" "$r4" "$m4"
+commit ip6tables "$rules_v6" "$u_v6" "$p6" "$w6" "$k6" "$r6" "$m6"
