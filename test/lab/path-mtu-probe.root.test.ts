@@ -28,26 +28,30 @@ describe('path-MTU probe from dist/, on a real kernel', () => {
   const shipped = shippedProbe();
   const toolbox = imageLikePath('both');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fmlab-probe-'));
-  const status = path.join(tmp, 'status');
+  // The probe writes only under a directory of its own, as the DaemonSet's /run/path-mtu-probe.
+  const status = path.join(tmp, 'path-mtu-probe', 'status');
+  fs.mkdirSync(path.dirname(status));
   /** Stands in for the node's textfile collector directory (the DaemonSet's hostPath). */
   const textfile = path.join(tmp, 'textfile');
   fs.mkdirSync(textfile);
 
   /** One round (PROBE_INTERVAL=0), with the seed's target pointed at the lab's node B. */
   const labTargets = shipped.env.PROBE_TARGETS.split('\n').map((l) => l.replace(/^(\S+ \S+ 4) \S+ /, `$1 ${LAB_PEER} `)).join('\n');
-  const probe = (targets = labTargets) => {
+  const probe = (targets = labTargets, overrides: Record<string, string> = {}) => {
     const env = {
       ...shipped.env,
       PROBE_TARGETS: targets,
       PROBE_INTERVAL: '0',
       PROBE_STATUS: status,
       PROBE_METRICS_DIR: textfile,
+      ...overrides,
       PATH: toolbox,
     };
+    fs.rmSync(status, { force: true });
     const started = Date.now();
     const r = spawnSync(IP, ['netns', 'exec', `${lab.labId}-nodeA`, BUSYBOX, 'sh', '-c', shipped.script], { env, encoding: 'utf8', timeout: 60_000 });
     const lines = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-    return { status: r.status, lines, stderr: r.stderr, seconds: (Date.now() - started) / 1000, statusFile: fs.readFileSync(status, 'utf8') };
+    return { status: r.status, lines, stderr: r.stderr, seconds: (Date.now() - started) / 1000, statusFile: fs.existsSync(status) ? fs.readFileSync(status, 'utf8') : null };
   };
 
   beforeAll(() => {
@@ -191,9 +195,34 @@ describe('path-MTU probe from dist/, on a real kernel', () => {
     fs.chownSync(textfile, 0, 0);
   }, 60_000);
 
-  test('fails on a hostile target line before sending anything', () => {
-    const r = probe('sdwan cloud-b 4 $(reboot) 1380 1400');
+  test('a link without a name (reported as cloud-a~cloud-b) is measured, not refused', () => {
+    // Before issue 16 the script refused the generator's own default link name ("bad link or cloud name").
+    lab.reconfig({ nicMtuA: 1400, nicMtuB: 1400, pathMtu: 1380 });
+    const r = probe(labTargets.replace(/^sdwan /, 'cloud-a~cloud-b '));
+    expect(r.stderr).toBe('');
+    expect(r.lines).toEqual([expect.objectContaining({ link: 'cloud-a~cloud-b', measured: 1380, status: 'healthy' })]);
+    expect(r.status).toBe(0);
+  }, 60_000);
+
+  const target = (declared: string, max = '1400', family = '4', link = 'sdwan') => `${link} cloud-b ${family} ${LAB_PEER} ${declared} ${max}`;
+  test.each<[string, string, Record<string, string>, string]>([
+    ['a command in the peer', 'sdwan cloud-b 4 $(reboot) 1380 1400', {}, "PROBE_TARGETS: bad peer address '$(reboot)'"],
+    ['a glob in the peer (set -f)', 'sdwan cloud-b 4 * 1380 1400', {}, "PROBE_TARGETS: bad peer address '*'"],
+    ['a declared MTU above the search bound', target('1401'), {}, `PROBE_TARGETS: expected '<link> <to> <family> <ip> <declared> <max>' with 576 <= declared <= max <= 9216, got '${target('1401')}'`],
+    ['a huge number', target('99999999999999999999', '99999999999999999999'), {}, `PROBE_TARGETS: expected '<link> <to> <family> <ip> <declared> <max>' with 576 <= declared <= max <= 9216, got '${target('99999999999999999999', '99999999999999999999')}'`],
+    ['a leading zero (octal in $((...)))', target('01380'), {}, `PROBE_TARGETS: expected '<link> <to> <family> <ip> <declared> <max>' with 576 <= declared <= max <= 9216, got '${target('01380')}'`],
+    ['an IPv6 MTU below 1280', target('1279', '1400', '6'), {}, `PROBE_TARGETS: expected '<link> <to> <family> <ip> <declared> <max>' with 1280 <= declared <= max <= 9216, got '${target('1279', '1400', '6')}'`],
+    ['a three-cloud link name', target('1380', '1400', '4', 'a~b~c'), {}, "PROBE_TARGETS: bad link or cloud name in 'a~b~c cloud-b'"],
+    ['a margin out of range', labTargets, { PROBE_MARGIN: '1001' }, "PROBE_MARGIN: expected a byte count 0..1000, got '1001'"],
+    ['an interval out of range', labTargets, { PROBE_INTERVAL: '86401' }, "PROBE_INTERVAL: expected seconds 0..86400, got '86401'"],
+    ['a status file outside a directory of its own', labTargets, { PROBE_STATUS: '/etc/passwd' }, "PROBE_STATUS: expected <dir>/path-mtu-probe/status, got '/etc/passwd'"],
+    ['a status path climbing out', labTargets, { PROBE_STATUS: '/run/path-mtu-probe/../status' }, "PROBE_STATUS: expected <dir>/path-mtu-probe/status, got '/run/path-mtu-probe/../status'"],
+    ['a status directory that does not exist', labTargets, { PROBE_STATUS: path.join(tmp, 'missing', 'path-mtu-probe', 'status') }, `PROBE_STATUS: directory ${path.join(tmp, 'missing', 'path-mtu-probe')} does not exist or is not writable`],
+  ])('fails on %s before sending anything', (_label, targets, overrides, message) => {
+    const r = probe(targets, overrides);
+    expect(r.stderr).toBe(`path-mtu-probe: ${message}\n`);
+    expect(r.lines).toEqual([]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain("path-mtu-probe: PROBE_TARGETS: bad peer address '$(reboot)'");
+    expect(r.statusFile).toBeNull();
   }, 30_000);
 });

@@ -4,10 +4,12 @@
 # Env (set from the plan; validated below):
 #   PROBE_CLOUD     this DaemonSet's cloud (each cloud's probe runs on that cloud's nodeSelector)
 #   PROBE_TARGETS   lines "<link> <to-cloud> <family 4|6> <peer-ip> <declared-path-mtu> <max-mtu>"
-#                   (max-mtu: the smaller NIC MTU of the two ends, the search's upper bound)
-#   PROBE_MARGIN    bytes above the declared value that count as wasted MTU
-#   PROBE_INTERVAL  seconds between rounds; 0 = one round, then exit 0 if healthy, 3 if not
-#   PROBE_STATUS    file written after each round: "healthy", or the problems; the readiness probe reads it
+#                   (max-mtu: the smaller NIC MTU of the two ends, the search's upper bound;
+#                   link: a DNS label, or "<cloud>~<cloud>" for an unnamed link)
+#   PROBE_MARGIN    bytes above the declared value that count as wasted MTU (0..1000)
+#   PROBE_INTERVAL  seconds between rounds (10..86400); 0 = one round, then exit 0 if healthy, 3 if not
+#   PROBE_STATUS    file written after each round: "healthy", or the problems; the readiness probe
+#                   reads it. It must be "<dir>/path-mtu-probe/status" (its own directory, which exists)
 #   PROBE_METRICS_DIR  optional: node-exporter's textfile collector directory; after each round the
 #                   Prometheus metrics of every target replace flannel-mtu-probe.prom there (written
 #                   to a dot file first and renamed, so node-exporter never reads half a file)
@@ -17,17 +19,36 @@
 # local route MTU. Where the network does return ICMP "fragmentation needed", the kernel caches the
 # path MTU for the peer and fragments larger pings locally, which would make them succeed; so a
 # cached route MTU is read with `ip route get` and taken as an upper bound: it is itself a measurement.
-set -eu
+set -euf
 
 fail() { echo "path-mtu-probe: $*" >&2; exit 1; }
-is_uint() { case "$1" in '' | *[!0-9]*) return 1 ;; *) return 0 ;; esac; }
-is_name() { case "$1" in '' | *[!a-z0-9-]*) return 1 ;; *) return 0 ;; esac; }
-is_ip() { case "$1" in '' | *[!0-9a-fA-F.:]*) return 1 ;; *) return 0 ;; esac; }
+# in_range VALUE MIN MAX: decimal without a leading zero (no octal), at most 5 digits, MIN..MAX
+in_range() {
+  case "$1" in 0) ;; '' | 0* | *[!0-9]*) return 1 ;; esac
+  [ "${#1}" -le 5 ] && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]
+}
+is_label() {
+  case "$1" in '' | -* | *- | *[!a-z0-9-]*) return 1 ;; esac
+  [ "${#1}" -le 63 ]
+}
+# a link's name: a DNS label, or the default "<cloud>~<cloud>"
+is_link() { case "$1" in *~*~*) return 1 ;; *~*) is_label "${1%~*}" && is_label "${1#*~}" ;; *) is_label "$1" ;; esac; }
+is_ip() {
+  case "$1" in '' | *[!0-9a-fA-F.:]*) return 1 ;; esac
+  [ "${#1}" -le 45 ]
+}
 
-is_name "${PROBE_CLOUD:-}" || fail "PROBE_CLOUD: expected a cloud name, got '${PROBE_CLOUD:-}'"
-is_uint "${PROBE_MARGIN:-}" || fail "PROBE_MARGIN: expected a byte count, got '${PROBE_MARGIN:-}'"
-is_uint "${PROBE_INTERVAL:-}" || fail "PROBE_INTERVAL: expected seconds, got '${PROBE_INTERVAL:-}'"
-case "${PROBE_STATUS:-}" in /*) ;; *) fail "PROBE_STATUS: expected an absolute path, got '${PROBE_STATUS:-}'" ;; esac
+is_label "${PROBE_CLOUD:-}" || fail "PROBE_CLOUD: expected a cloud name, got '${PROBE_CLOUD:-}'"
+in_range "${PROBE_MARGIN:-}" 0 1000 || fail "PROBE_MARGIN: expected a byte count 0..1000, got '${PROBE_MARGIN:-}'"
+in_range "${PROBE_INTERVAL:-}" 0 86400 || fail "PROBE_INTERVAL: expected seconds 0..86400, got '${PROBE_INTERVAL:-}'"
+case "${PROBE_STATUS:-}" in
+*[!A-Za-z0-9._/-]* | *//* | *..*) fail "PROBE_STATUS: expected <dir>/path-mtu-probe/status, got '${PROBE_STATUS:-}'" ;;
+/path-mtu-probe/status | /*/path-mtu-probe/status) ;;
+*) fail "PROBE_STATUS: expected <dir>/path-mtu-probe/status, got '${PROBE_STATUS:-}'" ;;
+esac
+if [ ! -d "${PROBE_STATUS%/*}" ] || [ ! -w "${PROBE_STATUS%/*}" ]; then
+  fail "PROBE_STATUS: directory ${PROBE_STATUS%/*} does not exist or is not writable"
+fi
 case "${PROBE_METRICS_DIR:-}" in
   '') ;;
   /*[!A-Za-z0-9._/-]* | *..*) fail "PROBE_METRICS_DIR: expected an absolute path of letters, digits, '._/-', got '$PROBE_METRICS_DIR'" ;;
@@ -38,12 +59,13 @@ esac
 # Validate every target line before sending anything.
 targets=$(printf '%s\n' "${PROBE_TARGETS:-}" | sed '/^[[:space:]]*$/d')
 [ -n "$targets" ] || fail "PROBE_TARGETS: no targets"
+[ "$(printf '%s\n' "$targets" | wc -l)" -le 1024 ] || fail "PROBE_TARGETS: more than 1024 targets"
 printf '%s\n' "$targets" | while read -r link to family peer declared max extra; do
-  if ! is_name "$link" || ! is_name "$to"; then fail "PROBE_TARGETS: bad link or cloud name in '$link $to'"; fi
-  case "$family" in 4 | 6) ;; *) fail "PROBE_TARGETS: family must be 4 or 6, got '$family'" ;; esac
+  if ! is_link "$link" || ! is_label "$to"; then fail "PROBE_TARGETS: bad link or cloud name in '$link $to'"; fi
+  case "$family" in 4) lo=576 ;; 6) lo=1280 ;; *) fail "PROBE_TARGETS: family must be 4 or 6, got '$family'" ;; esac
   is_ip "$peer" || fail "PROBE_TARGETS: bad peer address '$peer'"
-  if ! is_uint "$declared" || ! is_uint "$max" || [ -n "${extra:-}" ]; then
-    fail "PROBE_TARGETS: expected '<link> <to> <family> <ip> <declared> <max>', got '$link $to $family $peer $declared $max ${extra:-}'"
+  if ! in_range "$max" "$lo" 9216 || ! in_range "$declared" "$lo" "$max" || [ -n "${extra:-}" ]; then
+    fail "PROBE_TARGETS: expected '<link> <to> <family> <ip> <declared> <max>' with $lo <= declared <= max <= 9216, got '$link $to $family $peer $declared $max${extra:+ $extra}'"
   fi
 done
 
@@ -140,7 +162,9 @@ while :; do
   done)
   printf '%s\n' "$results"
   problems=$(printf '%s\n' "$results" | grep -v '"status":"healthy"' || true)
-  if [ -z "$problems" ]; then echo healthy > "$PROBE_STATUS"; else printf '%s\n' "$problems" > "$PROBE_STATUS"; fi
+  # written whole, then renamed: the readiness probe never reads half a file
+  if [ -z "$problems" ]; then echo healthy > "$PROBE_STATUS.tmp"; else printf '%s\n' "$problems" > "$PROBE_STATUS.tmp"; fi
+  mv -f "$PROBE_STATUS.tmp" "$PROBE_STATUS"
   write_metrics "$results"
   if [ "$PROBE_INTERVAL" -eq 0 ]; then
     [ -z "$problems" ] && exit 0
