@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
-import { InputError, YamlPath } from '../model/errors';
+import { isMap, isNode, isScalar, LineCounter, parseDocument, visit } from 'yaml';
+import { clip, InputError, Problem, YamlPath } from '../model/errors';
 import { ResolvedEnvironment } from '../model/environment';
 import { toEnvironment } from '../model/validate';
 
@@ -13,17 +13,57 @@ export interface LoadedEnvironment {
   readonly locate: (path: YamlPath, atKey?: boolean) => { line: number; column: number } | undefined;
 }
 
+/** Largest environment file read: a real one is a few kilobytes. */
+export const MAX_ENVIRONMENT_BYTES = 1024 * 1024;
+
 /** Parses environment YAML text; `file` names it in errors and gives the default name. */
 export function parseEnvironment(text: string, file: string): LoadedEnvironment {
+  if (text.length > MAX_ENVIRONMENT_BYTES) {
+    throw new InputError([{ file, message: `the file has ${text.length} characters, more than the ${MAX_ENVIRONMENT_BYTES} an environment file may have` }]);
+  }
+  // The YAML library counts lines by LF only, so a file with classic Mac line endings would be
+  // reported as one long line: refuse it where the first lone CR is.
+  const cr = /\r(?!\n)/.exec(text);
+  if (cr) {
+    const before = text.slice(0, cr.index);
+    const line = (before.match(/\r\n|\r|\n/g) ?? []).length + 1;
+    const column = cr.index - Math.max(before.lastIndexOf('\n'), before.lastIndexOf('\r'));
+    throw new InputError([{ file, line, column, message: 'line ends in a lone carriage return (CR): save the file with LF or CRLF line endings' }]);
+  }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // uniqueKeys is checked below with a Set: the library's own check is quadratic in the keys of a map.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const at = (offset: number) => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
   if (doc.errors.length > 0) {
-    throw new InputError(doc.errors.map((e) => ({ file, ...at(e.pos[0]), message: `invalid YAML: ${e.message.split('\n')[0]}` })));
+    throw new InputError(doc.errors.slice(0, 10).map((e) => ({ file, ...at(e.pos[0]), message: `invalid YAML: ${e.message.split('\n')[0].slice(0, 200)}` })));
   }
+  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
+    throw new InputError([{ file, line: 1, column: 1, message: 'the file holds no environment (it is empty or only comments): expected a mapping with name, flannel and clouds' }]);
+  }
+  // Aliases are refused outright: nothing in an environment needs them, and expanding them is how
+  // a small file becomes a huge document (the yaml library would throw a bare ReferenceError).
+  const problems: Problem[] = [];
+  const where = (node: { range?: [number, number, number] | null } | null | undefined) => (node?.range ? at(node.range[0]) : { line: 1, column: 1 });
+  visit(doc, {
+    Alias: (_key, node) => {
+      problems.push({ file, ...where(node), message: 'YAML aliases (*name) are not supported in environment files: write the value out' });
+      if (problems.length >= 10) return visit.BREAK;
+      return undefined;
+    },
+    Map: (_key, map) => {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        const key = isScalar(pair.key) ? pair.key.value : pair.key;
+        if (seen.has(key)) problems.push({ file, ...where(isNode(pair.key) ? pair.key : undefined), message: `invalid YAML: Map keys must be unique (${clip(String(key))} is given twice)` });
+        seen.add(key);
+      }
+      return problems.length >= 10 ? visit.BREAK : undefined;
+    },
+  });
+  if (problems.length > 0) throw new InputError(problems);
   const locate = (yamlPath: YamlPath, atKey = false) => {
     if (atKey && yamlPath.length > 0) {
       const parent = doc.getIn(yamlPath.slice(0, -1), true);
@@ -45,14 +85,40 @@ export function parseEnvironment(text: string, file: string): LoadedEnvironment 
   }
 }
 
+/**
+ * Reads and parses an environment file. Only a regular file is read, and at most
+ * MAX_ENVIRONMENT_BYTES of it: a FIFO or a link to /dev/zero in environments/ must not hang synth.
+ */
 export function loadEnvironmentFile(file: string): LoadedEnvironment {
   let text: string;
+  let fd: number | undefined;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw new InputError([{ file, message: `not a regular file (${kind(stat)}): an environment file must be a regular YAML file` }]);
+    if (stat.size > MAX_ENVIRONMENT_BYTES) throw new InputError([{ file, message: `the file has ${stat.size} bytes, more than the ${MAX_ENVIRONMENT_BYTES} an environment file may have` }]);
+    const buffer = Buffer.alloc(MAX_ENVIRONMENT_BYTES + 1);
+    let length = 0;
+    for (let n = -1; n !== 0 && length < buffer.length; length += n) n = fs.readSync(fd, buffer, length, buffer.length - length, null);
+    if (length > MAX_ENVIRONMENT_BYTES) throw new InputError([{ file, message: `the file has more than the ${MAX_ENVIRONMENT_BYTES} bytes an environment file may have` }]);
+    text = buffer.toString('utf8', 0, length);
   } catch (e) {
+    if (e instanceof InputError) throw e;
     throw new InputError([{ file, message: `cannot read the environment file: ${(e as NodeJS.ErrnoException).code ?? e}` }]);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
   return parseEnvironment(text, file);
+}
+
+function kind(stat: fs.Stats): string {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  if (stat.isSocket()) return 'a socket';
+  return 'another kind of file';
 }
 
 /** Every `*.yaml` / `*.yml` file in a directory, sorted, so output order never depends on the file system. */

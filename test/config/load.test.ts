@@ -1,20 +1,9 @@
 import { parseEnvironment } from '../../src/config';
 import { InputError } from '../../src/model';
 import { planText } from '../../src/synth';
-import { inputErrors } from '../support/input-errors';
+import { inputErrors, SEED_TEXT } from '../support/input-errors';
 
-const SEED = `name: seed-dev
-flannel:
-  podNetwork: 10.244.0.0/16
-clouds:
-  - name: cloud-a
-    nicMtu: 1400
-  - name: cloud-b
-    nicMtu: 1400
-links:
-  - between: [cloud-a, cloud-b]
-    pathMtu: 1380
-`;
+const SEED = SEED_TEXT;
 
 const errors = inputErrors;
 

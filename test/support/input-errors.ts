@@ -1,6 +1,20 @@
 import { parseEnvironment } from '../../src/config';
 import { InputError } from '../../src/model';
 
+/** The smallest seed-like environment file: two 1400-byte clouds joined by a 1380 link. */
+export const SEED_TEXT = `name: seed-dev
+flannel:
+  podNetwork: 10.244.0.0/16
+clouds:
+  - name: cloud-a
+    nicMtu: 1400
+  - name: cloud-b
+    nicMtu: 1400
+links:
+  - between: [cloud-a, cloud-b]
+    pathMtu: 1380
+`;
+
 /** The error lines an environment file produces, as the CLI prints them; fails the test if it parses. */
 export function inputErrors(text: string, file = 'environments/dev.yaml'): string[] {
   try {
