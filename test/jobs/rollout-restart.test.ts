@@ -1,6 +1,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { spawnSync } from 'child_process';
+import * as fc from 'fast-check';
+import { selectorProblem, SELECTOR_TERM_ERE } from '../../src/model';
 import { synthFiles } from '../../src/synth';
 import { findObject, K8sObject, REPO } from '../support/dist';
 import { runScript, SEED_WORKLOADS, shells, Workload } from './kubectl-standin';
@@ -244,5 +247,39 @@ describe.each(shells())('rollout-restart.sh as shipped in jumbo-per-path (one fl
     ]);
     expect(r.stdout).toContain('rollout-restart: skipped: kube-flannel/daemonset.apps/kube-flannel-ds-aws (flannel itself)\n');
     expect(r.stdout).toContain('rollout-restart: skipped: kube-flannel/daemonset.apps/kube-flannel-ds-onprem (flannel itself)\n');
+  });
+});
+
+// One selector grammar (issue 16: the script accepted `a=b=c`, which the loader refuses): the
+// script carries the loader's ERE, and both give the same verdict on every selector tried.
+describe('rollout selectors: the script and the loader accept the same ones', () => {
+  test('the shipped script carries SELECTOR_TERM_ERE verbatim', () => {
+    expect(SEED.script).toContain(`selector_term_ere='${SELECTOR_TERM_ERE}'\n`);
+  });
+
+  // The shipped valid_selector, run over many selectors in one shell (one line of 0/1 per selector).
+  const start = SEED.script.indexOf('selector_term_ere=');
+  const end = SEED.script.indexOf('\n}\n', SEED.script.indexOf('valid_selector() {')) + 3;
+  const verdicts = (shell: readonly string[], selectors: readonly string[]): boolean[] => {
+    const prog = `${SEED.script.slice(start, end)}\nfor s in "$@"; do if valid_selector "$s"; then echo 1; else echo 0; fi; done\n`;
+    const r = spawnSync(shell[0], [...shell.slice(1), '-c', prog, 'selectors', ...selectors], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+    expect(r.stderr).toBe('');
+    return r.stdout.split('\n').filter((l) => l !== '').map((l) => l === '1');
+  };
+  const loader = (s: string) => selectorProblem(s) === undefined;
+
+  const chosen = [
+    'a=b=c', 'a==b', 'a!=b', '!a', '!a=b', 'a=', '=a', 'a,', ',a', 'a,,b', 'a===b', 'a!==b', '!!a', 'a!', 'a=b,!c,d!=e',
+    'app.kubernetes.io/name=web', 'example.com/a', '/a', 'a/', 'a/b/c', 'A/b', '-a', 'a-', 'a_b', '_a', 'a..b=c', 'a.b/c=d.e',
+    `${'a'.repeat(63)}=b`, `${'a'.repeat(64)}=b`, `a=${'b'.repeat(63)}`, `a=${'b'.repeat(64)}`, '!flannel-mtu.io/skip-rollout',
+  ];
+  test.each(shells())('hand-picked selectors, under $name', ({ argv }) => {
+    expect(chosen.map((s) => [s, verdicts(argv, [s])[0]])).toEqual(chosen.map((s) => [s, loader(s)]));
+  });
+
+  test.each(shells())('100 random selectors over the grammar\'s characters, under $name', ({ argv }) => {
+    const selectors = fc.sample(fc.string({ unit: fc.constantFrom('a', 'Z', '0', '.', '-', '_', '/', '=', '!', ','), minLength: 1, maxLength: 12 }), { numRuns: 100, seed: 16 });
+    const got = verdicts(argv, selectors);
+    expect(selectors.map((s, i) => [s, got[i]])).toEqual(selectors.map((s) => [s, loader(s)]));
   });
 });

@@ -32,11 +32,14 @@ valid_subdomain() {
 	case $1 in '' | [!a-z0-9]* | *[!a-z0-9] | *[!a-z0-9.-]* | *..* | *.-* | *-.*) return 1 ;; esac
 	[ "${#1}" -le 253 ]
 }
-# A conservative selector charset: no spaces, quotes, parentheses, `$`, `;` or backquotes.
-# Set-based terms (`in (...)`) are not accepted. It is passed as one argv word anyway.
+# One selector term (key, !key, key=value, key==value, key!=value with Kubernetes label keys and
+# values) as a POSIX ERE: the same text as SELECTOR_TERM_ERE in src/model/validate.ts, so this script
+# accepts exactly the selectors the loader does. Set-based terms (`in (...)`) are not accepted.
+selector_term_ere='(!([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?|([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?((==|=|!=)[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?)'
 valid_selector() {
-	case $1 in '') return 0 ;; [!A-Za-z0-9!]* | *[!A-Za-z0-9._/=,!-]* | *,,* | *, | *=) return 1 ;; esac
-	[ "${#1}" -le 1024 ]
+	# the charset check comes first: it also keeps a newline out of the one-line grep
+	case $1 in '') return 0 ;; *[!A-Za-z0-9._/=,!-]*) return 1 ;; esac
+	[ "${#1}" -le 1024 ] && printf '%s\n' "$1" | grep -Eqx -e "$selector_term_ere(,$selector_term_ere)*"
 }
 # Decimal without a leading zero, 1..86400.
 valid_seconds() {
