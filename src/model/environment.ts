@@ -283,6 +283,13 @@ export interface RolloutSettings {
    * @default 600
    */
   readonly timeoutSeconds?: number;
+  /**
+   * Allow `kube-system` and `kube-flannel` in `namespaces`. Off by default: the Job's Role there
+   * can patch the pod template of kube-proxy, CoreDNS or flannel's own DaemonSet, which run as
+   * root (or privileged) on every node.
+   * @default false
+   */
+  readonly allowSystemNamespaces?: boolean;
 }
 
 export interface ProbeSettings {

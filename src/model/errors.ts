@@ -12,9 +12,17 @@ export interface Problem {
   readonly column?: number;
 }
 
+/** Longest text of an echoed value (a key, a string) in an error message; longer ones are cut. */
+export const MAX_ECHOED_CHARS = 64;
+
+/** `text`, cut to MAX_ECHOED_CHARS with a note of its full length: a 10 MB name must not give a 10 MB line. */
+export function clip(text: string): string {
+  return text.length <= MAX_ECHOED_CHARS ? text : `${text.slice(0, MAX_ECHOED_CHARS)}... (${text.length} characters)`;
+}
+
 export function formatYamlPath(path: YamlPath | undefined): string {
   if (!path || path.length === 0) return '(document)';
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? clip(p) : `.${clip(p)}`)).join('');
 }
 
 export function formatProblem(p: Problem): string {
@@ -41,11 +49,16 @@ export class InputError extends Error {
   }
 }
 
+/** A string quoted as JSON, cut to MAX_ECHOED_CHARS first. */
+export function quote(text: string): string {
+  return text.length <= MAX_ECHOED_CHARS ? JSON.stringify(text) : `${JSON.stringify(text.slice(0, MAX_ECHOED_CHARS))}... (${text.length} characters)`;
+}
+
 /** Describes a bad value for an error message: `"1400" (a string)`, `1400.5`, `null`. */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
-  if (typeof value === 'string') return `${JSON.stringify(value)} (a string)`;
+  if (typeof value === 'string') return `${quote(value)} (a string)`;
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
   return String(value);

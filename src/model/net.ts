@@ -75,8 +75,18 @@ function formatIpv6(n: bigint): string {
     i = j;
   }
   const hex = groups.map((g) => g.toString(16));
+  // IPv4-mapped addresses end in dotted form, as inet_ntop (glibc and musl alike) and so iptables-save print them.
+  if (best.start === 0 && best.length === 5 && groups[5] === 0xffff) return `::ffff:${groups[6] >> 8}.${groups[6] & 0xff}.${groups[7] >> 8}.${groups[7] & 0xff}`;
   if (best.start < 0) return hex.join(':');
   return `${hex.slice(0, best.start).join(':')}::${hex.slice(best.start + best.length).join(':')}`;
+}
+
+/**
+ * Whether an IPv6 network is in the deprecated IPv4-compatible range (::/96 with a non-zero
+ * seventh group): glibc's inet_ntop prints it dotted, musl's in hex, so no one text matches both.
+ */
+export function isIpv4Compatible(cidr: Cidr): boolean {
+  return cidr.family === 'ipv6' && cidr.network >> 32n === 0n && (cidr.network >> 16n) !== 0n;
 }
 
 /** Parses a CIDR of either family; undefined when it is not one, or has host bits set. */

@@ -1,4 +1,4 @@
-import { describeValue, InputError, Problem, YamlPath } from './errors';
+import { clip, describeValue, InputError, Problem, quote, YamlPath } from './errors';
 import {
   BACKEND_TYPES,
   BackendType,
@@ -30,16 +30,46 @@ import {
   WIREGUARD_TUNNEL_MODES,
   WireguardTunnelMode,
 } from './environment';
-import { Cidr, cidrProblem, cidrsOverlap, isIpv4, isIpv6, parseCidr } from './net';
+import { Cidr, cidrProblem, cidrsOverlap, isIpv4, isIpv4Compatible, isIpv6, parseCidr } from './net';
 
 /** Smallest and largest underlay MTU: IPv4's minimum datagram, and the largest jumbo frame NICs support (the node scripts refuse more). */
 export const MIN_UNDERLAY_MTU = 576;
 export const MAX_UNDERLAY_MTU = 9216;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+// Label keys and values, as POSIX EREs: the rollout Job's script matches selectors with the same text.
+const LABEL_KEY_ERE = '([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?';
+const LABEL_VALUE_ERE = '[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?';
+const LABEL_KEY = new RegExp(`^${LABEL_KEY_ERE}$`);
+const LABEL_VALUE = new RegExp(`^(${LABEL_VALUE_ERE})?$`);
+/**
+ * One selector term, `key`, `!key`, `key=value`, `key==value` or `key!=value`, as a POSIX ERE. The
+ * rollout Job's script carries this exact text (a test holds them equal), so the loader and the
+ * script accept the same selectors.
+ */
+export const SELECTOR_TERM_ERE = `(!${LABEL_KEY_ERE}|${LABEL_KEY_ERE}((==|=|!=)${LABEL_VALUE_ERE})?)`;
+const SELECTOR_TERM = new RegExp(`^${SELECTOR_TERM_ERE}$`);
 const IMAGE_REF = /^[a-z0-9]([a-z0-9._/-]*[a-z0-9])?(:\d+)?(\/[a-z0-9._-]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+
+/**
+ * Bounds on the work one environment can cause: reading stops after MAX_PROBLEMS problems, and
+ * lists and mappings longer than these are refused (each is far above any real cluster).
+ */
+export const LIMITS = {
+  problems: 50,
+  clouds: 64,
+  nodesPerCloud: 256,
+  nodeCidrsPerCloud: 16,
+  nodeSelectorLabels: 32,
+  namespaces: 100,
+  selectorChars: 1024,
+} as const;
+
+/** Namespaces the rollout Job may only restart with `rollout.allowSystemNamespaces`. */
+export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-flannel'];
+
+/** Longest cloud name in per-path mode: `kube-flannel-ds-<cloud>` must stay a 63-character DNS label. */
+export const MAX_PER_PATH_CLOUD_NAME = 63 - 'kube-flannel-ds-'.length;
 
 type Json = unknown;
 type Obj = Record<string, Json>;
@@ -49,8 +79,16 @@ class Reader {
   public readonly problems: Problem[] = [];
 
   public fail(path: YamlPath, message: string): undefined {
-    this.problems.push({ path, message });
+    this.add({ path, message });
     return undefined;
+  }
+
+  /** Records a problem; past LIMITS.problems it stops reading (with the problems so far). */
+  public add(problem: Problem): void {
+    this.problems.push(problem);
+    if (this.problems.length >= LIMITS.problems) {
+      throw new InputError([...this.problems, { path: [], message: `stopped after ${LIMITS.problems} problems; fix these first` }]);
+    }
   }
 
   /** A mapping with only the given keys; unknown keys are errors (flannel would silently ignore them). */
@@ -63,15 +101,16 @@ class Reader {
     for (const key of Object.keys(value)) {
       if (!keys.includes(key)) {
         const hint = closest(key, keys);
-        this.problems.push({ path: [...path, key], atKey: true, message: `unknown key${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${keys.join(', ')}` });
+        this.add({ path: [...path, key], atKey: true, message: `unknown key${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${keys.join(', ')}` });
       }
     }
     return value as Obj;
   }
 
-  public list(value: Json, path: YamlPath): Json[] | undefined {
+  public list(value: Json, path: YamlPath, max: number): Json[] | undefined {
     if (value === undefined) return undefined;
     if (!Array.isArray(value)) return this.fail(path, `expected a list, got ${describeValue(value)}`);
+    if (value.length > max) return this.fail(path, `expected at most ${max} entries, got ${value.length}`);
     return value;
   }
 
@@ -103,6 +142,7 @@ class Reader {
 }
 
 function closest(word: string, candidates: readonly string[]): string | undefined {
+  if (word.length > 64) return undefined; // no key is that long, and the distance is O(length)
   const distance = (a: string, b: string): number => {
     const d = Array.from({ length: b.length + 1 }, (_, j) => j);
     for (let i = 1; i <= a.length; i++) {
@@ -418,7 +458,7 @@ function readTunnelMode(r: Reader, obj: Obj, backend: BackendType | undefined): 
 
 /** The clouds, and every cloud name that was readable (so one bad nicMtu does not make links fail too). */
 function readClouds(r: Reader, value: Json): { clouds: Cloud[]; names: string[] } {
-  const list = r.list(value, ['clouds']);
+  const list = r.list(value, ['clouds'], LIMITS.clouds);
   if (!list) return { clouds: [], names: [] };
   if (list.length === 0) r.fail(['clouds'], 'expected at least one cloud');
   const seen = new Map<string, number>();
@@ -432,7 +472,7 @@ function readClouds(r: Reader, value: Json): { clouds: Cloud[]; names: string[] 
     const name = r.string(r.required(obj, 'name', path), [...path, 'name'], DNS_LABEL, 'a lowercase DNS label such as "cloud-a"');
     if (name !== undefined) {
       names.push(name);
-      if (seen.has(name)) r.fail([...path, 'name'], `duplicate cloud name "${name}" (first at clouds[${seen.get(name)}])`);
+      if (seen.has(name)) r.fail([...path, 'name'], `duplicate cloud name ${quote(name)} (first at clouds[${seen.get(name)}])`);
       seen.set(name, i);
     }
     const nicMtu = MTU(r, r.required(obj, 'nicMtu', path), [...path, 'nicMtu']);
@@ -442,11 +482,16 @@ function readClouds(r: Reader, value: Json): { clouds: Cloud[]; names: string[] 
     }
     let nodeSelector: Record<string, string> | undefined;
     if ('nodeSelector' in obj) {
-      const sel = r.mapping(obj.nodeSelector, [...path, 'nodeSelector'], Object.keys((obj.nodeSelector as Obj) ?? {}));
-      if (sel) {
+      const at = [...path, 'nodeSelector'];
+      const sel = obj.nodeSelector;
+      if (sel === null || typeof sel !== 'object' || Array.isArray(sel)) {
+        r.fail(at, `expected a mapping of node labels, got ${describeValue(sel)}`);
+      } else if (Object.keys(sel).length > LIMITS.nodeSelectorLabels) {
+        r.fail(at, `expected at most ${LIMITS.nodeSelectorLabels} labels, got ${Object.keys(sel).length}`);
+      } else {
         nodeSelector = {};
-        for (const [k, v] of Object.entries(sel)) {
-          if (!LABEL_KEY.test(k)) r.fail([...path, 'nodeSelector', k], `expected a Kubernetes label key, got ${JSON.stringify(k)}`);
+        for (const [k, v] of Object.entries(sel as Obj)) {
+          if (!LABEL_KEY.test(k)) r.fail([...path, 'nodeSelector', k], `expected a Kubernetes label key, got ${quote(k)}`);
           const val = r.string(v, [...path, 'nodeSelector', k], LABEL_VALUE, 'a Kubernetes label value');
           if (val !== undefined) nodeSelector[k] = val;
         }
@@ -454,7 +499,7 @@ function readClouds(r: Reader, value: Json): { clouds: Cloud[]; names: string[] 
     }
     let nodes: string[] | undefined;
     if ('nodes' in obj) {
-      const l = r.list(obj.nodes, [...path, 'nodes']);
+      const l = r.list(obj.nodes, [...path, 'nodes'], LIMITS.nodesPerCloud);
       nodes = (l ?? []).filter((n, j): n is string => {
         const ok = typeof n === 'string' && (isIpv4(n) || isIpv6(n));
         if (!ok) r.fail([...path, 'nodes', j], `expected an IPv4 or IPv6 address, got ${describeValue(n)}`);
@@ -463,22 +508,35 @@ function readClouds(r: Reader, value: Json): { clouds: Cloud[]; names: string[] 
     }
     let nodeCidrs: string[] | undefined;
     if ('nodeCidrs' in obj) {
-      const l = r.list(obj.nodeCidrs, [...path, 'nodeCidrs']) ?? [];
+      const l = r.list(obj.nodeCidrs, [...path, 'nodeCidrs'], LIMITS.nodeCidrsPerCloud) ?? [];
       if (l.length === 0) r.fail([...path, 'nodeCidrs'], 'expected at least one CIDR, or leave nodeCidrs out');
       nodeCidrs = [];
+      const own: Cidr[] = [];
       l.forEach((c, j) => {
         const at = [...path, 'nodeCidrs', j];
         const parsed = typeof c === 'string' ? parseCidr(c) : undefined;
         if (parsed === undefined) {
           const loose = typeof c === 'string' ? looseCidr(c) : undefined;
-          r.fail(at, loose ? `${JSON.stringify(c)} has host bits set; did you mean ${loose}?` : `expected an IPv4 or IPv6 CIDR such as 10.119.96.0/24, got ${describeValue(c)}`);
+          r.fail(at, loose ? `${quote(c as string)} has host bits set; did you mean ${loose}?` : `expected an IPv4 or IPv6 CIDR such as 10.119.96.0/24, got ${describeValue(c)}`);
           return;
         }
+        // What the node scripts could not verify in iptables-save's output: it leaves /0 out, and
+        // glibc prints ::a.b.c.d where musl prints hex.
+        if (parsed.prefix === 0) return r.fail(at, `${parsed.text} matches every address: give the cloud's node subnets`);
+        if (parsed.family === 'ipv6' && isIpv4Compatible(parsed)) return r.fail(at, `${clip(c as string)} is in the deprecated IPv4-compatible range ::/96, which iptables prints differently on glibc and musl: give a real node subnet`);
+        own.push(parsed);
         for (const seen of cidrs) {
           if (cidrsOverlap(seen.cidr, parsed)) r.fail(at, `${parsed.text} overlaps ${seen.cidr.text} of ${seen.where}: a node address must match exactly one cloud`);
         }
-        cidrs.push({ cidr: parsed, where: `clouds[${i}] (${String(obj.name)})` });
+        cidrs.push({ cidr: parsed, where: `clouds[${i}] (${typeof obj.name === 'string' ? clip(obj.name) : '?'})` });
         nodeCidrs!.push(parsed.text);
+      });
+      // A declared node outside its cloud's subnets would fail on that node ("in no cloud's node subnets").
+      (nodes ?? []).forEach((n, j) => {
+        const address = parseCidr(`${n}/${n.includes(':') ? 128 : 32}`);
+        if (own.length > 0 && address && !own.some((c) => cidrsOverlap(c, address))) {
+          r.fail([...path, 'nodes', j], `node ${n} is in none of this cloud's nodeCidrs (${own.map((c) => c.text).join(', ')}): its underlay clamp could not find its cloud`);
+        }
       });
     }
     const interfaces = readInterfaceSelection(r, obj, path);
@@ -514,10 +572,11 @@ function maskAddress(addr: string, prefix: number, family: 'ipv4' | 'ipv6'): str
 }
 
 function readLinks(r: Reader, value: Json, cloudNames: readonly string[]): Link[] {
-  const list = value === undefined ? [] : r.list(value, ['links']);
+  const list = value === undefined ? [] : r.list(value, ['links'], (LIMITS.clouds * (LIMITS.clouds - 1)) / 2);
   if (!list) return [];
   const links: Link[] = [];
   const pairs = new Map<string, number>();
+  const names = new Map<string, number>();
   list.forEach((item, i) => {
     const path = ['links', i];
     const obj = r.mapping(item, path, ['between', 'name', 'pathMtu', 'mtu', 'overhead', 'pathMtuV6']);
@@ -527,17 +586,23 @@ function readLinks(r: Reader, value: Json, cloudNames: readonly string[]): Link[
     if (!Array.isArray(b) || b.length !== 2 || b.some((x) => typeof x !== 'string')) {
       r.fail([...path, 'between'], `expected a list of two cloud names, got ${Array.isArray(b) ? `a list of ${b.length}` : describeValue(b)}`);
     } else if (b[0] === b[1]) {
-      r.fail([...path, 'between'], `a link joins two different clouds, got "${b[0]}" twice`);
+      r.fail([...path, 'between'], `a link joins two different clouds, got ${quote(b[0])} twice`);
     } else {
       b.forEach((n, j) => {
-        if (!cloudNames.includes(n)) r.fail([...path, 'between', j], `unknown cloud "${n}"; clouds are: ${cloudNames.join(', ')}`);
+        if (!cloudNames.includes(n)) r.fail([...path, 'between', j], `unknown cloud ${quote(n)}; clouds are: ${cloudNames.join(', ')}`);
       });
       between = [b[0], b[1]];
       const key = [...between].sort().join('\u0000');
-      if (pairs.has(key)) r.fail([...path, 'between'], `clouds "${b[0]}" and "${b[1]}" are already joined by links[${pairs.get(key)}]; give exactly one link per pair`);
+      if (pairs.has(key)) r.fail([...path, 'between'], `clouds ${quote(b[0])} and ${quote(b[1])} are already joined by links[${pairs.get(key)}]; give exactly one link per pair`);
       pairs.set(key, i);
     }
     const name = 'name' in obj ? r.string(obj.name, [...path, 'name'], DNS_LABEL, 'a lowercase DNS label') : undefined;
+    // Reports, the probe and the keeper tell links apart by name: two links named alike would swap MTUs.
+    const shown = name ?? (between ? `${between[0]}~${between[1]}` : undefined);
+    if (shown !== undefined) {
+      if (names.has(shown)) r.fail(name !== undefined ? [...path, 'name'] : path, `duplicate link name ${quote(shown)} (first at links[${names.get(shown)}]); give each link its own name`);
+      else names.set(shown, i);
+    }
     let pathMtu: number | undefined;
     if ('pathMtu' in obj) {
       if ('mtu' in obj || 'overhead' in obj) r.fail(path, 'give either pathMtu, or mtu and overhead, not both');
@@ -599,12 +664,11 @@ const MAX_ROLLOUT_TIMEOUT_SECONDS = 86400;
  * accepts a charset without spaces and parentheses.
  */
 export function selectorProblem(selector: string): string | undefined {
+  if (selector.length > LIMITS.selectorChars) return `expected a label selector of at most ${LIMITS.selectorChars} characters, got ${selector.length}`;
   const terms = selector.split(',');
   for (const term of terms) {
-    const m = /^(!?)([^=!]+)(?:(==|=|!=)(.*))?$/.exec(term);
-    const ok = m !== null && LABEL_KEY.test(m[2]) && (m[3] === undefined ? true : m[1] === '' && m[4] !== '' && LABEL_VALUE.test(m[4]));
-    if (!ok) {
-      return `expected a label selector of comma-separated key, !key, key=value or key!=value terms (set-based "in"/"notin" terms are not supported), got ${JSON.stringify(selector)}${terms.length > 1 ? ` (bad term ${JSON.stringify(term)})` : ''}`;
+    if (!SELECTOR_TERM.test(term)) {
+      return `expected a label selector of comma-separated key, !key, key=value or key!=value terms (set-based "in"/"notin" terms are not supported), got ${quote(selector)}${terms.length > 1 ? ` (bad term ${quote(term)})` : ''}`;
     }
   }
   return undefined;
@@ -613,19 +677,22 @@ export function selectorProblem(selector: string): string | undefined {
 function readRollout(r: Reader, value: Json): ResolvedRolloutSettings | undefined {
   if (value === undefined) return undefined;
   const path = ['rollout'];
-  const obj = r.mapping(value, path, ['enabled', 'namespaces', 'selector', 'timeoutSeconds']);
+  const obj = r.mapping(value, path, ['enabled', 'namespaces', 'selector', 'timeoutSeconds', 'allowSystemNamespaces']);
   if (!obj) return undefined;
   const enabled = 'enabled' in obj ? r.boolean(obj.enabled, [...path, 'enabled']) : true;
+  const allowSystem = 'allowSystemNamespaces' in obj ? r.boolean(obj.allowSystemNamespaces, [...path, 'allowSystemNamespaces']) : false;
   const namespaces: string[] = [];
   if ('namespaces' in obj) {
-    const list = r.list(obj.namespaces, [...path, 'namespaces']);
+    const list = r.list(obj.namespaces, [...path, 'namespaces'], LIMITS.namespaces);
     if (list && list.length === 0 && enabled) r.fail([...path, 'namespaces'], 'expected at least one namespace');
     const seen = new Map<string, number>();
     (list ?? []).forEach((item, i) => {
       const ns = r.string(item, [...path, 'namespaces', i], DNS_LABEL, 'a namespace name (a lowercase DNS label such as "ingress-nginx")');
       if (ns === undefined) return;
       if (seen.has(ns)) r.fail([...path, 'namespaces', i], `duplicate namespace "${ns}" (first at rollout.namespaces[${seen.get(ns)}])`);
-      else namespaces.push(ns);
+      else if (SYSTEM_NAMESPACES.includes(ns) && allowSystem !== true) {
+        r.fail([...path, 'namespaces', i], `${ns} is refused unless rollout.allowSystemNamespaces is true: the Job could then patch the DaemonSets there (kube-proxy, flannel itself), which run as root on every node`);
+      } else namespaces.push(ns);
       seen.set(ns, i);
     });
   } else if (enabled !== false) {
@@ -649,13 +716,14 @@ function readRollout(r: Reader, value: Json): ResolvedRolloutSettings | undefine
     namespaces,
     ...(selector !== undefined && { selector }),
     timeoutSeconds: timeoutSeconds ?? DEFAULT_ROLLOUT_TIMEOUT_SECONDS,
+    ...(allowSystem === true && { allowSystemNamespaces: true }),
   };
 }
 
 /** A directory on the node (hostPath): absolute, plain characters, no `..` segment, not `/` itself. */
 const HOST_DIRECTORY = /^(?!.*\/\.\.(\/|$))\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
 
-function readProbe(r: Reader, value: Json, clouds: readonly Cloud[]): ResolvedEnvironment['probe'] {
+function readProbe(r: Reader, value: Json, clouds: readonly Cloud[], dualStack: boolean): ResolvedEnvironment['probe'] {
   const path = ['probe'];
   const defaults = DEFAULT_PROBE;
   if (value === undefined) return defaults;
@@ -669,9 +737,11 @@ function readProbe(r: Reader, value: Json, clouds: readonly Cloud[]): ResolvedEn
     textfileDirectory: ('textfileDirectory' in obj ? r.string(obj.textfileDirectory, [...path, 'textfileDirectory'], HOST_DIRECTORY, 'an absolute directory path of letters, digits and ._-, without ..') : undefined) ?? defaults.textfileDirectory,
   };
   if (probe.enabled) {
+    if (clouds.length === 1) r.fail([...path, 'enabled'], 'probe.enabled needs at least two clouds: the probe measures the links between clouds, and one cloud has none');
     clouds.forEach((c, i) => {
-      if (!c.nodeSelector) r.fail(['clouds', i], `probe.enabled needs a nodeSelector on cloud "${c.name}", to place its probe on its nodes`);
+      if (!c.nodeSelector || Object.keys(c.nodeSelector).length === 0) r.fail(['clouds', i], `probe.enabled needs a nodeSelector on cloud "${c.name}", to place its probe on its nodes`);
       if (!c.nodes?.length) r.fail(['clouds', i], `probe.enabled needs at least one address in nodes of cloud "${c.name}", for the other clouds' probes to measure toward`);
+      else if (!dualStack && !c.nodes.some(isIpv4)) r.fail(['clouds', i, 'nodes'], `probe.enabled needs an IPv4 address in nodes of cloud "${c.name}": a single-stack cluster's probe measures IPv4 paths only`);
     });
   }
   return probe;
@@ -691,7 +761,8 @@ function readMtuMode(r: Reader, value: Json, clouds: readonly Cloud[], backend: 
     // wireguard routes carry no such trail (and host-gw runs in one cloud only).
     if (backend !== undefined && backend !== 'vxlan') r.fail(['mtuMode'], `mtuMode per-path needs the vxlan backend (its route-MTU keeper finds each route's remote node through flannel.<vni>'s fdb), got ${describeValue(backend)}`);
     clouds.forEach((c, i) => {
-      if (!c.nodeSelector) r.fail(['clouds', i], `mtuMode per-path needs a nodeSelector on cloud "${c.name}": each cloud gets its own flannel DaemonSet`);
+      if (c.name.length > MAX_PER_PATH_CLOUD_NAME) r.fail(['clouds', i, 'name'], `mtuMode per-path needs cloud names of at most ${MAX_PER_PATH_CLOUD_NAME} characters (kube-flannel-ds-<cloud> is a 63-character DNS label), got ${c.name.length}`);
+      if (!c.nodeSelector || Object.keys(c.nodeSelector).length === 0) r.fail(['clouds', i], `mtuMode per-path needs a nodeSelector on cloud "${c.name}": each cloud gets its own flannel DaemonSet`);
       if (!c.nodeCidrs) r.fail(['clouds', i], `mtuMode per-path needs nodeCidrs on cloud "${c.name}": routes to other clouds get their link's MTU by the remote node's address`);
     });
   }
@@ -759,7 +830,7 @@ export function toEnvironment(document: Json, defaultName?: string): ResolvedEnv
   if ('name' in root) {
     name = r.string(root.name, ['name'], DNS_LABEL, 'a lowercase DNS label such as "seed-dev"');
   } else if (defaultName === undefined || !DNS_LABEL.test(defaultName)) {
-    r.fail([], `missing "name", and the file name ${JSON.stringify(defaultName ?? '')} is not a lowercase DNS label to default to`);
+    r.fail([], `missing "name", and the file name ${quote(defaultName ?? '')} is not a lowercase DNS label to default to`);
   } else {
     name = defaultName;
   }
@@ -770,7 +841,7 @@ export function toEnvironment(document: Json, defaultName?: string): ResolvedEnv
   const mssClamp = readMssClamp(r, root.mssClamp);
   const images = readImages(r, root.images);
   const rollout = readRollout(r, root.rollout);
-  const probe = readProbe(r, root.probe, clouds);
+  const probe = readProbe(r, root.probe, clouds, flannel.podNetworkV6 !== undefined);
   const mtuMode = readMtuMode(r, root.mtuMode, clouds, flannel.backend);
   const pmtud = readPmtud(r, root.pmtud);
   const imagePullSecrets = readImagePullSecrets(r, root.imagePullSecrets);

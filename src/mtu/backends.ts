@@ -38,5 +38,8 @@ export function overlayDevices(backend: BackendType, vni: number, dualStack: boo
   }
 }
 
+/** Longest network device name Linux accepts (IFNAMSIZ 16, with the terminating NUL). */
+export const MAX_DEVICE_NAME = 15;
+
 /** The bridge the flannel CNI plugin delegates to (bridge plugin default name). */
 export const CNI_BRIDGE = 'cni0';

@@ -1,7 +1,7 @@
-import { BackendType, Environment, linkName, MtuMode, PmtudMode, WireguardTunnelMode } from '../model/environment';
+import { BackendType, Environment, Link, linkName, MtuMode, PmtudMode, WireguardTunnelMode } from '../model/environment';
 import { InputError, Problem, YamlPath } from '../model/errors';
 import { resolveEnvironment } from '../model/validate';
-import { BACKEND_OVERHEADS, CNI_BRIDGE, overlayDevices } from './backends';
+import { BACKEND_OVERHEADS, CNI_BRIDGE, MAX_DEVICE_NAME, overlayDevices } from './backends';
 
 export type IpFamily = 'ipv4' | 'ipv6';
 
@@ -191,6 +191,16 @@ export function planMtu(environment: Environment): MtuPlan {
     throw new InputError([{ path: ['flannel', 'backend'], message: `host-gw routes pod traffic unencapsulated and needs every node on one L2 segment; ${env.clouds.length} clouds joined by links are not: use vxlan or wireguard` }]);
   }
 
+  // flannel names its VXLAN devices flannel.<vni> and flannel-v6.<vni>; the kernel refuses names over 15 characters.
+  const devices = overlayDevices(backend, vni, dualStack, tunnelMode ?? undefined);
+  const tooLong = [devices.v4, devices.v6].filter((d): d is string => d !== null && d.length > MAX_DEVICE_NAME);
+  if (tooLong.length > 0) {
+    throw new InputError([{
+      path: ['flannel', 'vni'],
+      message: `vni ${vni} makes flannel name its device${tooLong.length > 1 ? 's' : ''} ${tooLong.join(' and ')}, over Linux's ${MAX_DEVICE_NAME}-character limit (IFNAMSIZ), so no node could create ${tooLong.length > 1 ? 'them' : 'it'}: use a vni below ${dualStack ? 10 ** (MAX_DEVICE_NAME - 'flannel-v6.'.length) : 10 ** (MAX_DEVICE_NAME - 'flannel.'.length)}`,
+    }]);
+  }
+
   const nic = new Map(env.clouds.map((c) => [c.name, c.nicMtu]));
   const cloudIndex = new Map(env.clouds.map((c, i) => [c.name, i]));
   const constraints: Constraint[] = [];
@@ -229,9 +239,8 @@ export function planMtu(environment: Environment): MtuPlan {
 
   const cloudMtu = (family: IpFamily, name: string) =>
     constraints.find((c) => c.family === family && c.kind === 'cloud' && c.name === name)!.mtu;
-  const linkMtu = (family: IpFamily, l: Environment['links'][number]) => (family === 'ipv6' ? l.pathMtuV6 ?? l.pathMtu : l.pathMtu);
+  const linkMtu = (family: IpFamily, l: Link) => (family === 'ipv6' ? l.pathMtuV6 ?? l.pathMtu : l.pathMtu);
   const perPath = env.mtuMode === 'per-path';
-  const devices = overlayDevices(backend, vni, dualStack, tunnelMode ?? undefined);
   const wireguard = tunnelMode !== null ? wireguardTunnels(tunnelMode, families, underlay, encap, devices) : [];
   const tcpPacket = (f: IpFamily) => (tunnelMode !== null ? wireguardTcpPacket(wireguard, f, podMtu) : podMtu);
   const mss = tcpPacket('ipv4') - TCP_IP_HEADERS.ipv4;

@@ -50,7 +50,7 @@ describe('rollout settings', () => {
 
   test('fails on an unknown key under rollout, listing the allowed ones', () => {
     expect(errors(`${BASE}rollout:\n  namespaces: [default]\n  timeout: 600\n`)).toEqual([
-      'environments/dev.yaml:10:3: rollout.timeout: unknown key; allowed: enabled, namespaces, selector, timeoutSeconds',
+      'environments/dev.yaml:10:3: rollout.timeout: unknown key; allowed: enabled, namespaces, selector, timeoutSeconds, allowSystemNamespaces',
     ]);
   });
 

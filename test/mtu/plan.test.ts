@@ -147,13 +147,12 @@ describe('planMtu: derived numbers', () => {
     ]);
   });
 
-  test('links are planned by position, not by name: same-named links keep their own path MTUs (1380 over a-c, not a-b\'s 9001)', () => {
-    // A typed environment built in code, past the loader (which refuses duplicate link names).
-    const base = env({ mtuMode: 'per-path', clouds: ['a', 'b', 'c'].map((n, i) => ({ name: n, nicMtu: 9001, nodeSelector: { r: n }, nodeCidrs: [`10.${i}.0.0/16`] })), links: [{ between: ['a', 'b'], pathMtu: 9001 }, { between: ['a', 'c'], pathMtu: 1380 }, { between: ['b', 'c'], pathMtu: 1380 }] });
-    const plan = planMtu({ ...base, links: base.links.map((l) => ({ ...l, name: 'wan' })) });
-    // a-b: 9001 - 50 = 8951; a-c and b-c: 1380 - 50 = 1330.
-    expect(plan.links.map((l) => [l.between.join('-'), l.overlayMtu])).toEqual([['a-b', 8951], ['a-c', 1330], ['b-c', 1330]]);
-    expect(plan.paths.filter((p) => p.kind === 'link').map((p) => [p.from, p.to, p.pathMtu, p.headroom])).toEqual([['a', 'b', 9001, 0], ['a', 'c', 1380, 0], ['b', 'c', 1380, 0]]);
+  test('fails when links share a name (issue 16: three 9001 clouds, a-b 9001, a-c and b-c 1380, all "wan", gave the keeper 8951 over a 1380 path)', () => {
+    const clouds = ['a', 'b', 'c'].map((n, i) => ({ name: n, nicMtu: 9001, nodeSelector: { r: n }, nodeCidrs: [`10.${i}.0.0/16`] }));
+    const links = ([[['a', 'b'], 9001], [['a', 'c'], 1380], [['b', 'c'], 1380]] as const).map(([between, pathMtu]) => ({ between, pathMtu, name: 'wan' }));
+    expect(() => planMtu({ name: 'test', flannel: { podNetwork: '10.244.0.0/16' }, mtuMode: 'per-path', clouds, links })).toThrow(
+      'links[1].name: duplicate link name "wan" (first at links[0]); give each link its own name\nlinks[2].name: duplicate link name "wan" (first at links[0]); give each link its own name',
+    );
   });
 
   test('warns when a link claims more than the NICs it joins, and uses the NICs', () => {
