@@ -63,6 +63,8 @@ export const LIMITS = {
   nodeSelectorLabels: 32,
   namespaces: 100,
   selectorChars: 1024,
+  /** Any other list. */
+  listEntries: 256,
 } as const;
 
 /** Namespaces the rollout Job may only restart with `rollout.allowSystemNamespaces`. */
@@ -107,7 +109,7 @@ class Reader {
     return value as Obj;
   }
 
-  public list(value: Json, path: YamlPath, max: number): Json[] | undefined {
+  public list(value: Json, path: YamlPath, max: number = LIMITS.listEntries): Json[] | undefined {
     if (value === undefined) return undefined;
     if (!Array.isArray(value)) return this.fail(path, `expected a list, got ${describeValue(value)}`);
     if (value.length > max) return this.fail(path, `expected at most ${max} entries, got ${value.length}`);
