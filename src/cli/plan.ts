@@ -27,6 +27,7 @@ export function planToJson(plan: MtuPlan): Record<string, unknown> {
     underlayClamps: plan.underlayClamps,
     devices: plan.devices,
     deviceMtus: plan.deviceMtus,
+    nicMtuNeeded: plan.nicMtuNeeded,
     pmtud: plan.pmtud,
     reasoning: plan.reasoning,
     warnings: plan.warnings.map(formatProblem),
