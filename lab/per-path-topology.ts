@@ -19,7 +19,7 @@ import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { findBinary, pidAlive } from './host';
+import { findBinary, linkImageTools, pidAlive } from './host';
 
 export type NodeRole = 'nA1' | 'nA2' | 'nB';
 export type PodRole = 'pA1' | 'pA2' | 'pB';
@@ -341,12 +341,8 @@ export class PerPathLab {
   /** A PATH directory laid out like the flannel image: busybox applets, iproute2's ip and bridge. */
   private toolbox(): string {
     if (this.toolboxDir) return this.toolboxDir;
-    const busybox = findBinary('busybox');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${this.labId}-bin-`));
-    const applets = spawnSync(busybox, ['--list'], { encoding: 'utf8' }).stdout.split('\n').filter((a) => /^[a-z0-9._-]+$/.test(a));
-    for (const a of applets) if (a !== 'ip' && a !== 'bridge') fs.symlinkSync(busybox, path.join(dir, a));
-    fs.symlinkSync(IP, path.join(dir, 'ip'));
-    fs.symlinkSync(findBinary('bridge'), path.join(dir, 'bridge'));
+    linkImageTools(dir);
     this.toolboxDir = dir;
     return dir;
   }

@@ -21,5 +21,5 @@ test('the README names the two commands CI runs', () => {
   expect(readme).toContain('npm ci && npm run synth');
   expect(readme).toContain('npm test');
   const ci = fs.readFileSync(path.join(REPO, '.ci', 'run'), 'utf8');
-  for (const command of ['npm ci', 'npm run synth', 'npm test', 'npm run test:root']) expect(ci).toContain(command);
+  for (const command of ['npm ci', 'npm run synth', 'npm test', 'npm run test:root', 'npm run bench:node']) expect(ci).toContain(command);
 });

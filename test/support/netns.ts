@@ -9,7 +9,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { findBinary, pidAlive } from '../../lab/host';
+import { findBinary, linkImageTools, pidAlive } from '../../lab/host';
 
 export interface RunResult {
   status: number;
@@ -52,13 +52,7 @@ export type Xtables = 'both' | 'legacy' | 'nft';
  */
 export function imageLikePath(xtables: Xtables = 'both'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${PREFIX}bin-`));
-  const applets = must([BUSYBOX, '--list']).split('\n').filter((a) => /^[a-z0-9._-]+$/.test(a));
-  for (const a of applets) {
-    if (a === 'ip' || a === 'bridge') continue;
-    fs.symlinkSync(BUSYBOX, path.join(dir, a));
-  }
-  fs.symlinkSync(IP, path.join(dir, 'ip'));
-  fs.symlinkSync(findBinary('bridge'), path.join(dir, 'bridge'));
+  linkImageTools(dir);
   const backends = xtables === 'both' ? ['legacy', 'nft'] : [xtables];
   for (const fam of ['iptables', 'ip6tables']) {
     for (const b of backends) {

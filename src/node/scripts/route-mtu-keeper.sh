@@ -41,7 +41,7 @@ die() { printf '%s: error: %s\n' "$me" "$*" >&2; exit 1; }
 # Quiet time that ends a burst of route events, the longest a burst may delay a pass (in 1/100 s),
 # and the largest burst handled route by route (bigger ones get a full pass).
 QUIET=0.02
-BURST_CS=100
+BURST_CS=200
 SMALL=8
 nl='
 '
