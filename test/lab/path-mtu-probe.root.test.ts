@@ -182,7 +182,7 @@ describe('path-MTU probe from dist/, on a real kernel', () => {
     }
   }, 60_000);
 
-  test('a textfile directory it cannot write is reported on stderr, and the probe goes on probing', () => {
+  test('a textfile directory it cannot write, or none, is reported on stderr, and the probe goes on probing', () => {
     fs.chownSync(textfile, 65534, 65534);
     fs.rmSync(path.join(textfile, 'flannel-mtu-probe.prom'), { force: true });
     const env = { ...shipped.env, PROBE_TARGETS: labTargets, PROBE_INTERVAL: '0', PROBE_STATUS: status, PROBE_METRICS_DIR: textfile, PATH: toolbox };
@@ -193,7 +193,13 @@ describe('path-MTU probe from dist/, on a real kernel', () => {
     expect(r.status).toBe(3);
     expect(fs.readdirSync(textfile)).toEqual([]);
     fs.chownSync(textfile, 0, 0);
-  }, 60_000);
+    // No directory at all (the pod's hostPath always exists; a hand-run script may not have it): said once, probing goes on.
+    const missing = path.join(tmp, 'no-such-dir');
+    const m = spawnSync(IP, ['netns', 'exec', `${lab.labId}-nodeA`, BUSYBOX, 'sh', '-c', shipped.script], { env: { ...env, PROBE_METRICS_DIR: missing }, encoding: 'utf8', timeout: 60_000 });
+    expect(m.stderr).toBe(`path-mtu-probe: PROBE_METRICS_DIR '${missing}' is not a directory: no metrics\n`);
+    expect(m.stdout).toContain('"status":"too-small"');
+    expect(m.status).toBe(3);
+  }, 90_000);
 
   test('a link without a name (reported as cloud-a~cloud-b) is measured, not refused', () => {
     // Before issue 16 the script refused the generator's own default link name ("bad link or cloud name").

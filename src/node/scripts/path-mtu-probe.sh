@@ -52,7 +52,13 @@ fi
 case "${PROBE_METRICS_DIR:-}" in
   '') ;;
   /*[!A-Za-z0-9._/-]* | *..*) fail "PROBE_METRICS_DIR: expected an absolute path of letters, digits, '._/-', got '$PROBE_METRICS_DIR'" ;;
-  /*) [ -d "$PROBE_METRICS_DIR" ] || fail "PROBE_METRICS_DIR: '$PROBE_METRICS_DIR' is not a directory" ;;
+  /*)
+    # Metrics are secondary: without their directory the probe still measures and reports.
+    if [ ! -d "$PROBE_METRICS_DIR" ]; then
+      echo "path-mtu-probe: PROBE_METRICS_DIR '$PROBE_METRICS_DIR' is not a directory: no metrics" >&2
+      PROBE_METRICS_DIR=
+    fi
+    ;;
   *) fail "PROBE_METRICS_DIR: expected an absolute path, got '$PROBE_METRICS_DIR'" ;;
 esac
 
