@@ -232,3 +232,28 @@ describe(`apply-node-mtu checks the NIC flanneld will use (script from ${ic.sour
     expect(r.stderr).toBe('apply-node-mtu: error: node node-a: no interface holds the node address 192.168.51.9\n');
   });
 });
+
+describe('apply-node-mtu: hostile NIC-check values are refused before anything changes', () => {
+  let lab: Lab;
+  let m: NodeModel;
+  beforeAll(() => {
+    lab = new Lab();
+    m = buildNode(lab, { dualStack: false });
+  });
+  afterAll(() => lab.destroy());
+
+  test.each<[string, Record<string, string>, string]>([
+    ['NIC_MTU_NEEDED not a number', { NIC_MTU_NEEDED: '1380;reboot' }, "NIC_MTU_NEEDED: invalid mtu '1380;reboot' (want an integer 576..9216)"],
+    ['NIC_MTU_NEEDED octal', { NIC_MTU_NEEDED: '01380' }, "NIC_MTU_NEEDED: invalid mtu '01380' (want an integer 576..9216)"],
+    ['NODE_NAME with a command', { NODE_NAME: '$(id)' }, "NODE_NAME: invalid node name '$(id)'"],
+    ['FLANNEL_IFACES with a command', { FLANNEL_IFACES: 'eth0 `id`' }, "FLANNEL_IFACES: '`id`' is neither an interface name nor an address"],
+    ['FLANNEL_IFACE_CAN_REACH not an address', { FLANNEL_IFACE_CAN_REACH: '10.0.0.1;id' }, "FLANNEL_IFACE_CAN_REACH: invalid address '10.0.0.1;id'"],
+    ['HOST_IP missing', { HOST_IP: '' }, "HOST_IP: invalid node address ''"],
+  ])('%s', (_label, extra, message) => {
+    const r = lab.sh(m.node, ic.script, { ...ic.env, ...NODE, ...extra });
+    expect(r.stderr).toBe(`apply-node-mtu: error: ${message}\n`);
+    expect(r.stdout).toBe('');
+    expect(r.status).toBe(1);
+    expect([lab.sysNet(m.node, 'flannel.1'), lab.sysNet(m.node, 'cni0')]).toEqual([UPSTREAM_DEFAULT_MTU, UPSTREAM_DEFAULT_MTU]);
+  });
+});
