@@ -375,6 +375,16 @@ export class MtuLab {
     return this.one('counters', [], {}, 15_000) as unknown as CountersResult;
   }
 
+  /** The pod as the CNI recreates it with a new MTU (eth0 and host veth; node devices stay). */
+  public repod(pod: 'podA' | 'podB', mtu: number): Record<string, unknown> {
+    return this.one('repod', [pod, String(mtu)], {}, 15_000);
+  }
+
+  /** The nodes drop (or pass again) ICMP "fragmentation needed" arriving over the overlay; returns how many were dropped so far. */
+  public overlayIcmp(mode: 'drop' | 'pass'): { dropped_before: number } {
+    return this.one('overlay-icmp', [mode], {}, 15_000) as unknown as { dropped_before: number };
+  }
+
   /** This lab's namespaces currently on the host. */
   public namespaces(): string[] {
     return labNamespaces(this.labId);

@@ -13,7 +13,10 @@ import * as path from 'path';
 import { chainAdd } from './cni';
 import { envFileText, MtuLab, WanModel } from './engine';
 import { findBinary } from './host';
-import { LabInputs } from './manifest';
+import { resolveEnvironment } from '../src/model/validate';
+import { loadEnvironmentFile } from '../src/config/load';
+import { synthEnvironments } from '../src/synth';
+import { LabInputs, labInputsFromManifest } from './manifest';
 import { labClampEnv } from './scenarios';
 
 const IP = findBinary('ip');
@@ -338,6 +341,198 @@ export function renderShrinkReport(r: ShrinkReport): string {
     lines.push('', `path-mtu probe from dist/ (${p.wanModel === 'icmp' ? 'ICMP frag-needed dropped' : 'fragments dropped'}; lab interval ${p.intervalSeconds} s): `
       + `${p.secondsToTooSmall === null ? 'no too-small' : `too-small ${p.secondsToTooSmall.toFixed(1)} s after the shrink (measured ${p.measured})`}, `
       + `a round measured ${r.shrunkTo} exactly after ${p.secondsToExact.toFixed(1)} s (the round took ${p.roundSeconds} s)`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+// ------------------------------------------------------------------ MTU change with traffic
+
+/** The lab's numbers for the environment with its lab link's path MTU changed by `delta`, synthesized in memory by the same code as dist/. */
+export function changedInputs(envFile: string, delta: number): LabInputs {
+  const { environment } = loadEnvironmentFile(envFile);
+  const [a, b] = environment.clouds;
+  const links = environment.links.map((l) => (l.between.includes(a.name) && l.between.includes(b.name) ? { ...l, pathMtu: l.pathMtu + delta } : l));
+  const changed = { ...environment, links };
+  const [manifest] = synthEnvironments([{ environment: changed, source: `${envFile} (lab link ${delta > 0 ? '+' : ''}${delta})` }]);
+  return labInputsFromManifest(envFile, resolveEnvironment(changed), `${manifest.fileName} (in memory)`, manifest.yaml);
+}
+
+/** Overlay ICMP delivered (the kernel default), dropped by the nodes, and dropped with the pods' probing off (pmtud off). */
+export const CHANGE_VARIANTS = [
+  { overlayIcmp: 'pass', probing: true },
+  { overlayIcmp: 'drop', probing: true },
+  { overlayIcmp: 'drop', probing: false },
+] as const;
+
+/** The four groups of long-lived connections: between the pods and between a node and a pod, each way. */
+export const STREAM_GROUPS = [
+  { from: 'podA', to: 'podB' },
+  { from: 'podB', to: 'podA' },
+  { from: 'nodeA', to: 'podB' },
+  { from: 'podB', to: 'nodeA' },
+] as const;
+
+export interface StreamGroupResult {
+  readonly from: string;
+  readonly to: string;
+  readonly connections: number;
+  /** Connections with an error, or no delivery in the last 1.5 s before they were ended. */
+  readonly hung: number;
+  /** The longest gap without delivery on any of them, from the first node step on. */
+  readonly longestStallMs: number;
+}
+
+export interface ChangePhase {
+  readonly direction: 'lower' | 'raise';
+  /** Whether the nodes dropped ICMP frag-needed arriving over the overlay. */
+  readonly overlayIcmp: 'pass' | 'drop';
+  /** Whether the pods had tcp_mtu_probing=1 (the conflist's tuning) or 0. */
+  readonly probing: boolean;
+  readonly fromPodMtu: number;
+  readonly toPodMtu: number;
+  /** What happened, in order, with ms since the phase started. */
+  readonly steps: ReadonlyArray<{ readonly ms: number; readonly step: string }>;
+  readonly groups: readonly StreamGroupResult[];
+  /** New connections (a 1616-byte POST podA -> podB every 100 ms) started in this phase. */
+  readonly newConnections: { readonly started: number; readonly failed: number; readonly msMax: number };
+  /** ICMP frag-needed the nodes dropped in this phase (drop variant). */
+  readonly icmpDropped: number;
+}
+
+export interface ChangeReport {
+  readonly phases: readonly ChangePhase[];
+}
+
+/** A node script container's env as a file for the lab (an empty HOST_IP, a downward-API field, is left to the lab). */
+function scriptEnvFile(dir: string, name: string, env: Readonly<Record<string, string>>): string {
+  const file = path.join(dir, `${name}.env`);
+  fs.writeFileSync(file, envFileText(env));
+  return file;
+}
+
+/**
+ * Issue 14 part 3: the environment's MTU lowered by 50 and raised back on a running lab, in the
+ * order the generated objects produce it (the DaemonSet's rolling update, one node at a time:
+ * apply-node-mtu then tcp-mss-clamp from the new manifest; then the rollout Job recreating the
+ * pods), with 32 long-lived connections (8 per group in STREAM_GROUPS) and a new connection every
+ * 100 ms; once with ICMP across the overlay delivered, once dropped by the nodes.
+ */
+export async function runMtuChangeScenario(envFile: string, high: LabInputs, options: { log?: (line: string) => void; perGroup?: number; nodeSpacingMs?: number } = {}): Promise<ChangeReport> {
+  const log = options.log ?? (() => undefined);
+  const perGroup = options.perGroup ?? 8;
+  const nodeSpacingMs = options.nodeSpacingMs ?? 5000;
+  const low = changedInputs(envFile, -50);
+  const lab = new MtuLab({ postTimeoutSeconds: 3 });
+  const ns = (r: string) => `${lab.labId}-${r}`;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fmlab-change-'));
+  const phases: ChangePhase[] = [];
+  const background: Traffic[] = [];
+  const files = (plan: LabInputs, tag: string) => {
+    fs.writeFileSync(path.join(tmp, `apply-${tag}.sh`), plan.applyNodeMtu.script);
+    fs.writeFileSync(path.join(tmp, `clamp-${tag}.sh`), plan.clamp.script);
+    // NODE_NAME as the downward API gives it (a DNS name; the lab's own role names are not)
+    const apply = (n: string) => ({ script: path.join(tmp, `apply-${tag}.sh`), envFile: scriptEnvFile(tmp, `apply-${tag}-${n}`, { ...plan.applyNodeMtu.env, NODE_NAME: `lab-${n.toLowerCase()}` }) });
+    return {
+      apply: { nodeA: apply('nodeA'), nodeB: apply('nodeB') },
+      clamp: { script: path.join(tmp, `clamp-${tag}.sh`), envFile: scriptEnvFile(tmp, `clamp-${tag}`, labClampEnv(plan.clamp.env, plan.clouds)) },
+    };
+  };
+  const scripts = { high: files(high, 'high'), low: files(low, 'low') };
+  try {
+    lab.up({ nicMtuA: high.nicMtuA, nicMtuB: high.nicMtuB, pathMtu: high.pathMtu, overlayMtuA: high.overlayMtu, overlayMtuB: high.overlayMtu, podMtuA: high.podMtu, podMtuB: high.podMtu });
+    for (const n of ['nodeA', 'nodeB'] as const) nodeStep(lab, scripts.high, n);
+    for (const pod of ['podA', 'podB'] as const) chainAfterFlannel(high, lab.labId, pod, tmp);
+    for (const r of ['podA', 'podB', 'nodeA']) {
+      const sink = new Traffic(ns(r), ['sink', '--port', String(SINK_PORT)]);
+      background.push(sink);
+      await sink.ready();
+    }
+    const posts = new Traffic(ns('podA'), ['posts', '--host', LAB_ADDR.podB, '--port', String(HTTP_PORT), '--every-ms', '100', '--size', '1616', '--timeout-ms', '10000']);
+    const phaseWindows: Array<{ start: number; end: number }> = [];
+    for (const { overlayIcmp, probing } of CHANGE_VARIANTS) {
+      lab.overlayIcmp(overlayIcmp);
+      const podsProbe = () => {
+        for (const pod of ['podA', 'podB'] as const) if (!probing) setSysctl(ns(pod), 'net.ipv4.tcp_mtu_probing', '0');
+      };
+      podsProbe();
+      for (const [direction, from, to] of [['lower', high, low], ['raise', low, high]] as const) {
+        const target = direction === 'lower' ? scripts.low : scripts.high;
+        const t0 = Date.now();
+        const steps: Array<{ ms: number; step: string }> = [];
+        const step = (s: string) => { steps.push({ ms: Date.now() - t0, step: s }); log(`${direction} (overlay ICMP ${overlayIcmp}) +${Date.now() - t0} ms: ${s}`); };
+        const streams = STREAM_GROUPS.map((g) => new Traffic(ns(g.from), ['stream', '--host', LAB_ADDR[g.to], '--port', String(SINK_PORT), '--count', String(perGroup), '--chunk', '2000', '--tick-ms', '20']));
+        await sleep(2000);
+        const firstStep = Date.now();
+        // DaemonSet rolling update, one node at a time (maxUnavailable 1): the new pod's init containers
+        for (const n of ['nodeA', 'nodeB'] as const) {
+          nodeStep(lab, target, n);
+          step(`${n}: apply-node-mtu + tcp-mss-clamp of the ${direction === 'lower' ? 'lowered' : 'raised'} manifest (pod MTU ${to.podMtu}, MSS ${to.mss})`);
+          await sleep(nodeSpacingMs);
+        }
+        await sleep(1500);
+        const results = await Promise.all(streams.map((s) => s.stop()));
+        const stopped = Date.now();
+        step('long-lived connections ended (the rollout Job recreates their pods next)');
+        const groups: StreamGroupResult[] = STREAM_GROUPS.map((g, i) => {
+          const conns: StreamConnection[] = results[i].connections;
+          const started = results[i].started;
+          return {
+            ...g,
+            connections: conns.length,
+            hung: conns.filter((c) => c.error !== null || deliveredAt(c, started, stopped - 1500) >= c.delivered).length,
+            longestStallMs: Math.max(...conns.map((c) => longestStall(c, started, firstStep, stopped))),
+          };
+        });
+        // the rollout Job, after every node: pods recreated with the new conflist (MTU, tuning)
+        for (const pod of ['podA', 'podB'] as const) {
+          lab.repod(pod, to.podMtu);
+          chainAfterFlannel(to, lab.labId, pod, tmp);
+          podsProbe();
+          step(`${pod} recreated: pod MTU ${to.podMtu}`);
+          await sleep(1000);
+        }
+        const icmpDropped = overlayIcmp === 'drop' ? lab.overlayIcmp('drop').dropped_before : 0;
+        phaseWindows.push({ start: t0, end: Date.now() });
+        phases.push({ direction, overlayIcmp, probing, fromPodMtu: from.podMtu, toPodMtu: to.podMtu, steps, groups, newConnections: { started: 0, failed: 0, msMax: 0 }, icmpDropped });
+      }
+    }
+    const p = await posts.stop();
+    const attempts = p.attempts as Array<{ start: number; ms: number; result: string }>;
+    phases.forEach((ph, i) => {
+      const w = phaseWindows[i];
+      const mine = attempts.filter((a) => p.started + a.start >= w.start && p.started + a.start < w.end);
+      (ph as { newConnections: ChangePhase['newConnections'] }).newConnections = {
+        started: mine.length,
+        failed: mine.filter((a) => a.result !== 'ok').length,
+        msMax: Math.max(0, ...mine.map((a) => a.ms ?? 0)),
+      };
+    });
+  } finally {
+    for (const s of background) await s.stop().catch(() => undefined);
+    lab.down();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  return { phases };
+}
+
+/** One node's flannel pod restarting with a manifest: its apply-node-mtu, then its tcp-mss-clamp. */
+type ScriptFiles = { script: string; envFile: string };
+function nodeStep(lab: MtuLab, s: { apply: Record<'nodeA' | 'nodeB', ScriptFiles>; clamp: ScriptFiles }, node: 'nodeA' | 'nodeB'): void {
+  for (const [what, c] of [['apply-node-mtu', s.apply[node]], ['tcp-mss-clamp', s.clamp]] as const) {
+    const r = lab.clamp({ ...c, nodes: [node] });
+    if (!r.every((x) => x.result === 'ok')) throw new Error(`${what} on ${node} failed: ${r.map((x) => x.detail ?? '').join(' ')}`);
+  }
+}
+
+export function renderChangeReport(r: ChangeReport): string {
+  const lines = [
+    '| change | ICMP across the overlay | pods | long-lived connections hung | longest stall (ms): pod->pod, pod<-pod, node->pod, pod->node | new connections failed | slowest new connection (ms) |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const p of r.phases) {
+    const hung = p.groups.reduce((n, g) => n + g.hung, 0);
+    const total = p.groups.reduce((n, g) => n + g.connections, 0);
+    lines.push(`| ${p.direction} pod MTU ${p.fromPodMtu} -> ${p.toPodMtu} | ${p.overlayIcmp === 'pass' ? 'delivered' : `dropped by the nodes (${p.icmpDropped} dropped)`} | tcp_mtu_probing=${p.probing ? 1 : 0} | ${hung}/${total} | ${p.groups.map((g) => g.longestStallMs).join(', ')} | ${p.newConnections.failed}/${p.newConnections.started} | ${p.newConnections.msMax} |`);
   }
   return `${lines.join('\n')}\n`;
 }

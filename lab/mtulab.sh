@@ -99,6 +99,11 @@
 #   iperf FROM TO             iperf3 FROM -> TO for IPERF_SECONDS, wrapped in timeout
 #   clamp | unclamp           run CLAMP_SCRIPT on the nodes | flush all iptables/nft rules on the nodes
 #   counters                  packets the WAN dropped (ICMP frag-needed, fragments) since the last up/reconfig
+#   repod POD MTU             the pod as the CNI recreates it with a new MTU: its eth0 and host veth
+#                             get MTU, no cached PMTU or TCP metrics; node devices stay (MTU changes)
+#   overlay-icmp drop|pass    the nodes drop (or pass again, printing how many were dropped) ICMP
+#                             "fragmentation needed" arriving over flannel.<VNI>, as a strict firewall
+#                             or network policy does; a node's ICMP to its own pods is local and stays
 #   run CHECK...              up, each CHECK (one quoted arg, e.g. 'post 1616 podA podB' or
 #                             'reconfig OVERLAY_MTU_A=1330 OVERLAY_MTU_B=1330'), down (always)
 #   list                      labs whose namespaces exist on this host
@@ -1075,6 +1080,46 @@ cmd_counters() {
   emit "{\"check\":\"counters\"$s}"
 }
 
+# ---------------------------------------------------------------- MTU changes with traffic (lab/healing.ts)
+cmd_repod() { # POD MTU
+  (($# == 2)) || usage_die "repod POD MTU"
+  local pod=$1 mtu=$2 lc var
+  case $pod in
+    podA) lc=a var=POD_MTU_A ;;
+    podB) lc=b var=POD_MTU_B ;;
+    *) usage_die "repod: POD must be podA or podB, got '$pod'" ;;
+  esac
+  { is_uint "$mtu" && ((mtu >= 576 && mtu <= 65535)); } || usage_die "repod: MTU must be an integer 576..65535, got '$mtu'"
+  require_lab
+  load_config
+  x ipn "$pod" link set eth0 mtu "$mtu"
+  x ipn "node${pod#pod}" link set "vethp$lc" mtu "$mtu"
+  ipn "$pod" route flush cache 2>/dev/null
+  ipn "$pod" tcp_metrics flush all 2>/dev/null
+  printf -v "$var" '%s' "$mtu"
+  save_config
+  emit "{\"event\":\"repod\",\"lab_id\":\"$LAB_ID\",\"pod\":\"$pod\",\"mtu\":$mtu}"
+}
+
+# A native nft table (inet fmlab-icmp): the clamp script's iptables backend detection does not see it.
+cmd_overlay_icmp() { # drop|pass
+  (($# == 1)) || usage_die "overlay-icmp drop|pass"
+  case $1 in drop | pass) ;; *) usage_die "overlay-icmp: expected drop or pass, got '$1'" ;; esac
+  require_lab
+  load_config
+  [[ $BACKEND == vxlan ]] || usage_die "overlay-icmp models the vxlan overlay (BACKEND=$BACKEND)"
+  local n dropped=0 c rule
+  rule="iifname \"$VXLAN_IF\" icmp type destination-unreachable icmp code frag-needed counter drop; iifname \"$VXLAN_IF\" icmpv6 type packet-too-big counter drop;"
+  for n in nodeA nodeB; do
+    c=$(nsx "$n" nft list table inet fmlab-icmp 2>/dev/null | awk '/counter packets/ { for (i = 1; i < NF; i++) if ($i == "packets") s += $(i + 1) } END { print s + 0 }')
+    dropped=$((dropped + c))
+    nsx "$n" nft delete table inet fmlab-icmp 2>/dev/null
+    [[ $1 == drop ]] || continue
+    x nsx "$n" nft "add table inet fmlab-icmp; add chain inet fmlab-icmp forward { type filter hook forward priority -10; $rule }; add chain inet fmlab-icmp input { type filter hook input priority -10; $rule }"
+  done
+  emit "{\"event\":\"overlay-icmp\",\"lab_id\":\"$LAB_ID\",\"mode\":\"$1\",\"dropped_before\":$dropped}"
+}
+
 run_one() { # words of one check
   local c=$1
   shift
@@ -1140,6 +1185,8 @@ main() {
     clamp) cmd_clamp "$@" ;;
     unclamp) cmd_unclamp "$@" ;;
     counters) cmd_counters "$@" ;;
+    repod) cmd_repod "$@" ;;
+    overlay-icmp) cmd_overlay_icmp "$@" ;;
     run) cmd_run "$@" ;;
     -h | --help | help) sed -n '2,/^$/p' "$SELF" | sed 's/^# \{0,1\}//' ;;
     *) usage_die "unknown subcommand '$cmd'" ;;

@@ -4,7 +4,7 @@
  * loses what does not fit, applies the numbers from dist/<env>.k8s.yaml and prints what works.
  * Everything it creates is removed on exit, also when interrupted.
  */
-import { renderShrinkReport, runShrinkScenarios } from './healing';
+import { renderChangeReport, renderShrinkReport, runMtuChangeScenario, runShrinkScenarios } from './healing';
 import { labInputs } from './manifest';
 import { renderReport, runScenarios } from './scenarios';
 
@@ -30,6 +30,9 @@ async function main(argv: string[]): Promise<number> {
       const shrink = await runShrinkScenarios(inputs, { log });
       process.stdout.write(`\n${renderShrinkReport(shrink)}`);
       ok &&= shrink.runs.every((r) => r.recovered === r.probing && (r.probing ? r.posts.ok === r.posts.started : r.posts.ok === 0));
+      const change = await runMtuChangeScenario(file, inputs, { log });
+      process.stdout.write(`\n${renderChangeReport(change)}`);
+      ok &&= change.phases.every((p) => p.newConnections.failed === 0 && (!p.probing || p.groups.every((g) => g.hung === 0)));
     }
   }
   return ok ? 0 : 1;

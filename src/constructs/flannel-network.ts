@@ -272,6 +272,9 @@ export class FlannelNodeSet extends Construct {
       metadata: { name: flannelDaemonSetName(cloud?.name), namespace: FLANNEL_NAMESPACE, labels: { ...NODE_LABELS, ...cloudLabel } },
       spec: {
         selector: { matchLabels: { app: 'flannel', ...cloudLabel } },
+        // One node at a time, never two flanneld on a node (hostNetwork healthz port): each node's
+        // devices and clamp change with its own flannel pod, and the rollout Job waits for all of them.
+        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1), maxSurge: k8s.IntOrString.fromNumber(0) } },
         template: {
           metadata: {
             labels: { tier: 'node', app: 'flannel', ...cloudLabel },

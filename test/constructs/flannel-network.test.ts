@@ -56,6 +56,10 @@ describe('FlannelNetwork', () => {
     expect([env.CNI_CONF_SRC, env.CNI_CONF_DEST]).toEqual(upstreamInstall.args);
   });
 
+  test('the DaemonSet rolls one node at a time and never runs two flanneld on a node (what the MTU-change lab assumes)', () => {
+    expect(findObject(synth(), 'DaemonSet').spec.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } });
+  });
+
   test('cni-conf.json: upstream\'s flannel and portmap entries, then tuning with tcp_mtu_probing=1 (pmtud default blackhole)', () => {
     const conf = JSON.parse(findObject(synth(), 'ConfigMap').data['cni-conf.json']);
     expect(conf.plugins.map((p: K8sObject) => p.type)).toEqual(['flannel', 'portmap', 'tuning']);
