@@ -36,6 +36,7 @@ export class FlannelChart extends Chart {
     const env = resolveEnvironment(props.environment);
     this.plan = props.plan ?? planMtu(env);
     const image = env.images.flannel;
+    const networkPolicies = env.netpol?.enabled ? { image: env.netpol.image, args: env.netpol.args } : undefined;
     if (this.plan.mtuMode === 'per-path') {
       // One flannel per cloud, each at the cloud's own numbers, with a keeper holding the routes to
       // other clouds at the link's MTU; the clamp follows the route MTUs (--clamp-mss-to-pmtu).
@@ -56,7 +57,7 @@ export class FlannelChart extends Chart {
           interfaces,
         };
       });
-      this.flannel = new FlannelNetwork(this, 'flannel', { plan: this.plan, flannel: env.flannel, images: env.images, clouds, distribution: env.distribution });
+      this.flannel = new FlannelNetwork(this, 'flannel', { plan: this.plan, flannel: env.flannel, images: env.images, clouds, distribution: env.distribution, networkPolicies });
     } else {
       const nodeMtu = new NodeMtu(this, 'node-mtu', { plan: this.plan, image, interfaces: env.flannel });
       const clamp = new TcpMssClamp(this, 'tcp-mss-clamp', { plan: this.plan, image, enabled: env.mssClamp.enabled });
@@ -66,6 +67,7 @@ export class FlannelChart extends Chart {
         images: env.images,
         nodeInitContainers: [nodeMtu.container, clamp.container],
         distribution: env.distribution,
+        networkPolicies,
       });
     }
     if (env.probe.enabled) {

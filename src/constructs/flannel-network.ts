@@ -46,6 +46,18 @@ export interface FlannelNetworkProps {
    * @default 'kubeadm'
    */
   readonly distribution?: Distribution;
+  /**
+   * Run kube-network-policies next to flanneld in every flannel pod (the chart's `netpol`), with
+   * the RBAC it needs added to flannel's ClusterRole.
+   * @default - no policy controller
+   */
+  readonly networkPolicies?: NetworkPolicyController;
+}
+
+/** The kube-network-policies container the chart runs with `netpol.enabled`. */
+export interface NetworkPolicyController {
+  readonly image: string;
+  readonly args: readonly string[];
 }
 
 /** One cloud's flannel in per-path mode. */
@@ -109,6 +121,12 @@ export class FlannelNetwork extends Construct {
         { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
         { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: [''], resources: ['nodes/status'], verbs: ['patch'] },
+        // the chart's rules for netpol.enabled (templates/rbac.yaml @ v0.28.9)
+        ...(props.networkPolicies !== undefined ? [
+          { apiGroups: [''], resources: ['pods', 'namespaces'], verbs: ['list', 'watch'] },
+          { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['list', 'watch'] },
+          { apiGroups: ['policy.networking.k8s.io'], resources: ['adminnetworkpolicies', 'baselineadminnetworkpolicies'], verbs: ['list', 'watch'] },
+        ] : []),
       ],
     });
     new k8s.KubeClusterRoleBinding(this, 'cluster-role-binding', {
@@ -121,7 +139,7 @@ export class FlannelNetwork extends Construct {
     });
 
     if (props.clouds === undefined) {
-      this.nodeSets = [new FlannelNodeSet(this, 'nodes', { plan, flannel, images, nodeInitContainers: props.nodeInitContainers, distribution: props.distribution })];
+      this.nodeSets = [new FlannelNodeSet(this, 'nodes', { plan, flannel, images, nodeInitContainers: props.nodeInitContainers, distribution: props.distribution, networkPolicies: props.networkPolicies })];
       return;
     }
     if (props.nodeInitContainers !== undefined) {
@@ -143,6 +161,7 @@ export class FlannelNetwork extends Construct {
       volumes: c.volumes,
       interfaces: c.interfaces,
       distribution: props.distribution,
+      networkPolicies: props.networkPolicies,
     }));
   }
 
@@ -207,6 +226,11 @@ export interface FlannelNodeSetProps {
    * @default 'kubeadm'
    */
   readonly distribution?: Distribution;
+  /**
+   * kube-network-policies next to flanneld.
+   * @default - none
+   */
+  readonly networkPolicies?: NetworkPolicyController;
 }
 
 /**
@@ -341,6 +365,7 @@ export class FlannelNodeSet extends Construct {
                   ...(psk !== undefined ? [mount(PSK_NET_CONF_VOLUME, PSK_NET_CONF_DIR, true)] : []),
                 ],
               },
+              ...(props.networkPolicies !== undefined ? [networkPolicyContainer(props.networkPolicies)] : []),
               ...(props.sidecars ?? []),
             ],
             volumes: [
@@ -349,6 +374,7 @@ export class FlannelNodeSet extends Construct {
               ...(flannel.skipCNIConfigInstallation ? [] : [{ name: 'cni', hostPath: { path: flannel.cniConfDir } }]),
               { name: 'flannel-cfg', configMap: { name: configMapName } },
               { name: XTABLES_LOCK, hostPath: { path: '/run/xtables.lock', type: 'FileOrCreate' } },
+              ...(props.networkPolicies !== undefined ? [{ name: 'lib-modules', hostPath: { path: '/lib/modules' } }] : []),
               ...(k3sData !== undefined ? [{ name: BUNDLED_PLUGINS_VOLUME, hostPath: { path: k3sData, type: 'Directory' } }] : []),
               ...(psk !== undefined ? [
                 { name: PSK_SECRET_VOLUME, secret: { secretName: psk.secretName, items: [{ key: psk.key ?? 'psk', path: 'psk' }], defaultMode: 0o400 } },
@@ -435,6 +461,20 @@ function quantities(r: ContainerResources): k8s.ResourceRequirements {
 }
 
 const BUNDLED_PLUGINS_VOLUME = 'distribution-cni-plugins';
+
+/** The chart's kube-network-policies container (templates/daemonset.yaml @ v0.28.9), as it is there. */
+function networkPolicyContainer(c: NetworkPolicyController): k8s.Container {
+  return {
+    name: 'kube-network-policies',
+    image: c.image,
+    command: ['/bin/netpol'],
+    args: [...c.args],
+    env: [{ name: 'MY_NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
+    volumeMounts: [{ name: 'lib-modules', mountPath: '/lib/modules', readOnly: true }],
+    resources: { requests: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('50Mi') } },
+    securityContext: { privileged: true, capabilities: { add: ['NET_ADMIN'] } },
+  };
+}
 
 /** The deepest directory holding all of `dirs` (k3s: its data dir, /var/lib/rancher/k3s/data). */
 function commonDir(dirs: readonly string[]): string {

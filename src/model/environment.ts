@@ -411,7 +411,35 @@ export interface Environment {
    * @default 'kubeadm'
    */
   readonly distribution?: Distribution;
+  /**
+   * NetworkPolicy enforcement next to flanneld, as the chart's `netpol`: a kube-network-policies
+   * container in every flannel pod, and the RBAC it needs.
+   * @default - none
+   */
+  readonly netpol?: NetpolSettings;
 }
+
+/** The chart's `netpol` values: kube-network-policies (sigs.k8s.io) in the flannel pods. */
+export interface NetpolSettings {
+  /** @default true (when the `netpol` section is present) */
+  readonly enabled?: boolean;
+  /**
+   * Its arguments.
+   * @default - the chart's: ["--hostname-override=$(MY_NODE_NAME)", "--v=2"]
+   */
+  readonly args?: readonly string[];
+  /**
+   * Its image (the chart's `netpol.image.repository` and `tag`).
+   * @default 'registry.k8s.io/networking/kube-network-policies:v1.0.0'
+   */
+  readonly image?: string;
+}
+
+/** The chart v0.28.9's netpol defaults. */
+export const DEFAULT_NETPOL = {
+  args: ['--hostname-override=$(MY_NODE_NAME)', '--v=2'],
+  image: 'registry.k8s.io/networking/kube-network-policies:v1.0.0',
+} as const;
 
 /** Distributions flannel-mtu knows how to install flannel on. */
 export type Distribution = 'kubeadm' | 'k3s' | 'rke2';
@@ -475,6 +503,7 @@ export interface ResolvedEnvironment extends Environment {
   readonly pmtud: PmtudSettings & { readonly mode: PmtudMode };
   readonly imagePullSecrets: readonly string[];
   readonly distribution: Distribution;
+  readonly netpol?: Required<NetpolSettings>;
 }
 
 export const DEFAULT_IMAGES: Required<Pick<Images, 'flannel' | 'flannelCniPlugin'>> = {

@@ -5,6 +5,7 @@ import {
   Cloud,
   CniPlugin,
   ContainerResources,
+  DEFAULT_NETPOL,
   DISTRIBUTION_NAMES,
   DISTRIBUTIONS,
   Distribution,
@@ -21,6 +22,7 @@ import {
   InterfaceSelection,
   Link,
   MtuMode,
+  NetpolSettings,
   PMTUD_MODES,
   DEFAULT_PMTUD_MODE,
   ResolvedEnvironment,
@@ -163,6 +165,24 @@ function closest(word: string, candidates: readonly string[]): string | undefine
 }
 
 const MTU = (r: Reader, v: Json, p: YamlPath) => r.integer(v, p, MIN_UNDERLAY_MTU, MAX_UNDERLAY_MTU);
+
+function readNetpol(r: Reader, value: Json): Required<NetpolSettings> | undefined {
+  if (value === undefined) return undefined;
+  const path = ['netpol'];
+  const obj = r.mapping(value, path, ['enabled', 'args', 'image']);
+  if (!obj) return undefined;
+  const enabled = ('enabled' in obj ? r.boolean(obj.enabled, [...path, 'enabled']) : undefined) ?? true;
+  const image = ('image' in obj ? r.string(obj.image, [...path, 'image'], IMAGE_REF, 'an image reference with a tag or digest') : undefined) ?? DEFAULT_NETPOL.image;
+  let args: string[] = [...DEFAULT_NETPOL.args];
+  if ('args' in obj) {
+    args = [];
+    (r.list(obj.args, [...path, 'args']) ?? []).forEach((a, i) => {
+      if (typeof a !== 'string' || !/^--?[A-Za-z0-9]/.test(a) || /[\n\r\0]/.test(a)) r.fail([...path, 'args', i], `expected a flag such as "--v=2" on one line, got ${describeValue(a)}`);
+      else args.push(a);
+    });
+  }
+  return { enabled, args, image };
+}
 
 function readDistribution(r: Reader, value: Json): Distribution {
   if (value === undefined) return 'kubeadm';
@@ -826,7 +846,7 @@ export function resolveEnvironment(environment: Environment): ResolvedEnvironmen
 export function toEnvironment(document: Json, defaultName?: string): ResolvedEnvironment {
   const doc = withoutUndefined(document);
   const r = new Reader();
-  const root = r.mapping(doc, [], ['name', 'flannel', 'clouds', 'links', 'mssClamp', 'images', 'rollout', 'probe', 'mtuMode', 'pmtud', 'imagePullSecrets', 'distribution']);
+  const root = r.mapping(doc, [], ['name', 'flannel', 'clouds', 'links', 'mssClamp', 'images', 'rollout', 'probe', 'mtuMode', 'pmtud', 'imagePullSecrets', 'distribution', 'netpol']);
   if (!root) throw new InputError(r.problems);
   let name: string | undefined;
   if ('name' in root) {
@@ -847,11 +867,12 @@ export function toEnvironment(document: Json, defaultName?: string): ResolvedEnv
   const mtuMode = readMtuMode(r, root.mtuMode, clouds, flannel.backend);
   const pmtud = readPmtud(r, root.pmtud);
   const imagePullSecrets = readImagePullSecrets(r, root.imagePullSecrets);
+  const netpol = readNetpol(r, root.netpol);
   if (pmtud.mode !== 'off') {
     (flannel.cniPlugins ?? []).forEach((p, i) => {
       if (p.type === 'tuning') r.fail(['flannel', 'cniPlugins', i, 'type'], 'flannel-mtu chains the tuning plugin itself for pmtud (set pmtud.mode: off to list your own)');
     });
   }
   if (r.problems.length > 0) throw new InputError(r.problems);
-  return { name: name!, flannel: flannel as ResolvedFlannelSettings, clouds, links, mssClamp, images, ...(rollout && { rollout }), probe, mtuMode, pmtud, imagePullSecrets, distribution };
+  return { name: name!, flannel: flannel as ResolvedFlannelSettings, clouds, links, mssClamp, images, ...(rollout && { rollout }), probe, mtuMode, pmtud, imagePullSecrets, distribution, ...(netpol && { netpol }) };
 }

@@ -53,6 +53,11 @@ describe('chart values and interface keys: located errors', () => {
       'environments/dev.yaml:8:29: imagePullSecrets[1]: expected a Secret name in namespace kube-flannel, got "Reg_Cred" (a string)',
       'environments/dev.yaml:8:39: imagePullSecrets[2]: Secret "regcred" is listed twice',
     ]],
+    ['netpol', '', 'netpol: { enabled: yes, args: [v=2], image: "not an image" }', [
+      'environments/dev.yaml:8:20: netpol.enabled: expected true or false, got "yes" (a string)',
+      'environments/dev.yaml:8:45: netpol.image: expected an image reference with a tag or digest, got "not an image" (a string)',
+      'environments/dev.yaml:8:32: netpol.args[0]: expected a flag such as "--v=2" on one line, got "v=2" (a string)',
+    ]],
     // the interface keys
     ['iface entries', '  iface: [eth0, "eth 1", eth0, "-x"]', '', [
       'environments/dev.yaml:4:17: flannel.iface[1]: expected an interface name such as eth0 or ens5, or one of its addresses, got "eth 1"',

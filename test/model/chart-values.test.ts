@@ -87,6 +87,9 @@ const SAMPLES: Record<string, (d: Doc) => Doc> = {
   'flannel.healthzPort': FL({ healthzPort: 9081 }),
   'flannel.tolerations': FL({ tolerations: [{ operator: 'Exists' }] }),
   'flannel.nodeSelector': FL({ nodeSelector: { 'node-role.kubernetes.io/flannel': 'true' } }),
+  'netpol.enabled': (d) => ({ ...d, netpol: { enabled: true } }),
+  'netpol.args': (d) => ({ ...d, netpol: { args: ['--hostname-override=$(MY_NODE_NAME)', '--v=4'] } }),
+  'netpol.image': (d) => ({ ...d, netpol: { image: 'registry.example/kube-network-policies:v1.0.0' } }),
 };
 
 const yamlOf = (doc: Doc): string => synthEnvironments([{ environment: toEnvironment(doc) }])[0].yaml;
@@ -249,6 +252,26 @@ describe('each chart value reaches its field', () => {
     expect(f.args).toContain('--net-config-path=/run/flannel-mtu/net-conf.json');
     expect(f.volumeMounts).toContainEqual({ name: 'flannel-mtu-net-conf', mountPath: '/run/flannel-mtu', readOnly: true });
     expect(p.volumes.find((v: K8sObject) => v.name === 'flannel-mtu-net-conf').emptyDir.medium).toBe('Memory');
+  });
+
+  test('netpol: the chart\'s kube-network-policies container, its volume and its RBAC; off without the section', () => {
+    const objects = objectsOf({ ...BASE, netpol: { enabled: true } } as Doc);
+    const p = findObject(objects, 'DaemonSet', 'kube-flannel-ds').spec.template.spec;
+    expect(p.containers.map((c: K8sObject) => c.name)).toEqual(['kube-flannel', 'kube-network-policies']);
+    expect(p.containers[1]).toMatchObject({
+      image: 'registry.k8s.io/networking/kube-network-policies:v1.0.0',
+      command: ['/bin/netpol'],
+      args: ['--hostname-override=$(MY_NODE_NAME)', '--v=2'],
+      env: [{ name: 'MY_NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
+      securityContext: { privileged: true, capabilities: { add: ['NET_ADMIN'] } },
+    });
+    expect(p.volumes).toContainEqual({ name: 'lib-modules', hostPath: { path: '/lib/modules' } });
+    expect(findObject(objects, 'ClusterRole', 'flannel').rules.slice(3)).toEqual([
+      { apiGroups: [''], resources: ['pods', 'namespaces'], verbs: ['list', 'watch'] },
+      { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['list', 'watch'] },
+      { apiGroups: ['policy.networking.k8s.io'], resources: ['adminnetworkpolicies', 'baselineadminnetworkpolicies'], verbs: ['list', 'watch'] },
+    ]);
+    expect(yamlOf({ ...BASE, netpol: { enabled: false } } as Doc)).toBe(yamlOf(BASE));
   });
 
   test('directRouting: the plan says what it does to same-subnet traffic', () => {
