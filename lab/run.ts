@@ -7,19 +7,27 @@
 import { renderChangeReport, renderShrinkReport, runMtuChangeScenario, runShrinkScenarios } from './healing';
 import { labInputs } from './manifest';
 import { renderReport, runScenarios } from './scenarios';
+import { renderWireguardTable, runWireguardScenarios } from './wireguard-scenarios';
 
 async function main(argv: string[]): Promise<number> {
-  const file = argv.find((a) => !a.startsWith('--'));
-  if (!file) {
-    process.stderr.write('usage: npm run lab -- environments/<env>.yaml [--no-iperf] [--no-heal]\n');
+  const distAt = argv.indexOf('--dist');
+  const dist = distAt >= 0 ? argv[distAt + 1] : 'dist';
+  const file = argv.find((a, i) => !a.startsWith('--') && i !== distAt + 1);
+  if (!file || dist === undefined) {
+    process.stderr.write('usage: npm run lab -- environments/<env>.yaml [--no-iperf] [--no-heal] [--dist <dir with the synthesized manifest>]\n');
     return 2;
   }
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    process.stderr.write('npm run lab needs root: it creates network namespaces, VXLAN devices and iptables rules (run it with sudo)\n');
+    process.stderr.write('npm run lab needs root: it creates network namespaces, VXLAN or WireGuard devices and iptables rules (run it with sudo)\n');
     return 2;
   }
-  const inputs = labInputs(file);
+  const inputs = labInputs(file, dist);
   const log = (l: string) => process.stderr.write(`${l}\n`);
+  if (inputs.backend === 'wireguard') {
+    const report = runWireguardScenarios(inputs, { log });
+    process.stdout.write(`${renderReport(report)}\n${renderWireguardTable([report])}`);
+    return report.checks.every((c) => c.pass) ? 0 : 1;
+  }
   const report = runScenarios(inputs, { iperf: !argv.includes('--no-iperf'), log });
   process.stdout.write(renderReport(report));
   let ok = report.checks.every((c) => c.pass);

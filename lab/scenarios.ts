@@ -141,7 +141,7 @@ export function renderReport(report: LabReport): string {
   const i = report.inputs;
   const lines = [
     `lab: ${i.environment} from ${i.manifestFile}: ${i.clouds[0]} (NIC ${i.nicMtuA}) <-> ${i.clouds[1]} (NIC ${i.nicMtuB}) over ${i.link} (path MTU ${i.pathMtu})`,
-    `applied from the manifest: Backend.MTU ${i.backendMtu} -> flannel.1 ${i.overlayMtu}; cni-conf pod MTU ${i.podMtu}; clamp MSS ${i.mss}`,
+    `applied from the manifest: Backend.MTU ${i.backendMtu} -> ${i.backend === 'wireguard' ? `${[...new Set([...i.clampDevices.v4, ...i.clampDevices.v6])].join(', ')} (wireguard-go, Mode ${i.tunnelMode})` : 'flannel.1'} ${i.overlayMtu}; cni-conf pod MTU ${i.podMtu}; clamp MSS ${i.mss}${i.mssV6 !== null ? `/${i.mssV6}` : ''}`,
     '',
     '| scenario | check | expected | result |',
     '| --- | --- | --- | --- |',
