@@ -45,9 +45,9 @@ valid_mss() { # $1 family 4|6, $2 value: decimal without a leading zero
 	[ "$1" = 4 ] || h=60
 	[ "${#2}" -le 4 ] && [ "$2" -ge $((576 - h)) ] && [ "$2" -le $((9216 - h)) ]
 }
-valid_overlay_dev() { # $1 family, $2 device: flannel.<vni> / flannel-wg (4), flannel-v6.<vni> / flannel-wg-v6 (6)
+valid_overlay_dev() { # $1 family, $2 device: flannel.<vni> / flannel-wg (4), flannel-v6.<vni> / flannel-wg-v6 / flannel-wg (6, wireguard auto)
 	case $1:$2 in
-	4:flannel-wg | 6:flannel-wg-v6) return 0 ;;
+	4:flannel-wg | 6:flannel-wg-v6 | 6:flannel-wg) return 0 ;;
 	4:flannel.* | 6:flannel-v6.*) v=${2##*.} ;;
 	*) return 1 ;;
 	esac
