@@ -219,6 +219,22 @@ describe(`apply-node-mtu checks the NIC flanneld will use (script from ${ic.sour
     }
   });
 
+  test('without iface settings, a default route through another NIC is called out (flanneld would pick that one)', () => {
+    lab.ip(m.node, 'route', 'add', 'default', 'via', '10.9.0.2', 'dev', 'eth1');
+    try {
+      const r = run();
+      expect(r.status).toBe(0);
+      expect(r.stdout.split('\n').slice(0, 2)).toEqual([
+        'apply-node-mtu: node node-a: warning: flanneld will use eth1 (the default route\'s interface), not eth0 that holds the node address: set flannel.iface so flanneld and this check use the same NIC',
+        nicOk(NIC_MTU),
+      ]);
+      // with flannel.iface set, flanneld and the check agree and nothing is said
+      expect(run({ FLANNEL_IFACES: 'eth0' }).stdout).not.toContain('warning');
+    } finally {
+      lab.ip(m.node, 'route', 'del', 'default');
+    }
+  });
+
   test('nothing matching the iface settings fails as flanneld would', () => {
     const r = run({ FLANNEL_IFACES: 'ens5', FLANNEL_IFACE_REGEXES: '^enp' });
     expect(r.status).toBe(1);

@@ -92,6 +92,14 @@ check_nic() {
 	if [ "$nic_mtu" -lt "$NIC_MTU_NEEDED" ]; then
 		die "node $NODE_NAME: interface $nic ($why) has mtu $nic_mtu, below the $NIC_MTU_NEEDED the plan needs (pod MTU + encapsulation): overlay packets would not fit; fix the NIC or declare the smaller nicMtu and regenerate"
 	fi
+	if [ -z "${FLANNEL_IFACES:-}${FLANNEL_IFACE_REGEXES:-}${FLANNEL_IFACE_CAN_REACH:-}" ]; then
+		# flanneld itself, given no iface, takes the interface of the first IPv4 default route
+		# (ip.GetDefaultGatewayInterface @ v0.28.9): say so when that is another NIC.
+		dflt=$(ip -o -4 route show default 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }') || dflt=
+		if [ -n "$dflt" ] && [ "$dflt" != "$nic" ]; then
+			log "node $NODE_NAME: warning: flanneld will use $dflt (the default route's interface), not $nic that holds the node address: set flannel.iface so flanneld and this check use the same NIC"
+		fi
+	fi
 	if [ "$nic_mtu" -eq "$NIC_MTU_NEEDED" ]; then
 		log "node $NODE_NAME: interface $nic ($why) mtu $nic_mtu is exactly the $NIC_MTU_NEEDED the plan needs"
 	else
