@@ -81,7 +81,8 @@ const toolboxes = new Map<Xtables, string>();
 process.on('exit', () => {
   for (const dir of toolboxes.values()) fs.rmSync(dir, { recursive: true, force: true });
 });
-function toolbox(xtables: Xtables): string {
+/** The toolbox directory shared by this process's labs (see imageLikePath). */
+export function toolbox(xtables: Xtables = 'both'): string {
   let dir = toolboxes.get(xtables);
   if (!dir) {
     dir = imageLikePath(xtables);
