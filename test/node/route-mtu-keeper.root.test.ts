@@ -87,7 +87,16 @@ describe('route-mtu-keeper: hostile env values are rejected before anything runs
   });
 });
 
-describe('route-mtu-keeper: a STATUS_DIR it cannot write is refused at once', () => {
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function waitFor(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(20);
+  }
+}
+
+describe('route-mtu-keeper: a STATUS_DIR it cannot write is refused at once; a dead watcher ends it', () => {
   let lab: Lab;
   let ns: string;
   let root: string;
@@ -114,16 +123,28 @@ describe('route-mtu-keeper: a STATUS_DIR it cannot write is refused at once', ()
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(below === '' ? `route-mtu-keeper: error: STATUS_DIR: '${dir}' is not writable` : `route-mtu-keeper: error: STATUS_DIR: cannot create '${dir}/status'`);
   });
-});
 
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(20);
-  }
-}
+  test('its route watcher ends: it exits 1 at once (the kubelet restarts it) and is not ready', async () => {
+    const statusDir = path.join(root, 'watcher');
+    const env = { CLOUD: 'aws', LINK_MTUS: 'onprem 1330', NODE_CIDRS: 'aws 10.30.0.0/16\nonprem 172.16.8.0/22', OVERLAY_DEVICES: 'flannel.1', STATUS_DIR: statusDir, PATH: toolbox };
+    const k = spawn(IP, ['netns', 'exec', ns, BUSYBOX, 'sh', '-c', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    for (const s of [k.stdout, k.stderr]) s.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await waitFor('the first pass', () => out.includes('route-mtu-keeper: flannel.1: no such device'));
+      const monitor = run([IP, 'netns', 'pids', ns]).stdout.split('\n').filter((p) => /^\d+$/.test(p) && fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'ip\0monitor\0route\0');
+      expect(monitor).toHaveLength(1);
+      process.kill(Number(monitor[0]), 'SIGKILL');
+      await waitFor('the keeper to exit', () => k.exitCode !== null, 5000);
+      expect(k.exitCode).toBe(1);
+      expect(out).toContain('route-mtu-keeper: error: ip monitor route ended');
+      expect(fs.existsSync(path.join(statusDir, 'ready'))).toBe(false);
+      await waitFor('no process left in the namespace', () => run([IP, 'netns', 'pids', ns]).stdout.trim() === '', 3000);
+    } finally {
+      if (k.exitCode === null) k.kill('SIGKILL');
+    }
+  });
+});
 
 describe('route-mtu-keeper on a flannel-like node (vxlan IPv4 and IPv6)', () => {
   // This node is in cloud aws (underlay 10.30.0.0/16, 2001:db8:30::/48); onprem is 172.16.8.0/22
@@ -186,7 +207,8 @@ describe('route-mtu-keeper on a flannel-like node (vxlan IPv4 and IPv6)', () => 
     remote('flannel-v6.1', 'fd44:0:0:2::/64', '2001:db8:30::20'); // aws over IPv6: left alone
     keeper = spawn(IP, ['netns', 'exec', ns, BUSYBOX, 'sh', '-c', script], { env: { ...env, STATUS_DIR: statusDir, PATH: toolbox }, stdio: ['ignore', 'pipe', 'pipe'] });
     for (const s of [keeper.stdout, keeper.stderr]) s?.on('data', (d: Buffer) => out.push(...d.toString('utf8').split('\n').filter((l) => l.length > 0)));
-    await waitFor('ready', ready);
+    // the ready file comes after the pass's log lines, but this process may read them later
+    await waitFor('ready and its log line', () => ready() && out.some((l) => l.startsWith('route-mtu-keeper: ready: ')));
   });
   afterAll(async () => {
     if (keeper?.pid !== undefined && keeper.exitCode === null) {
@@ -241,7 +263,7 @@ describe('route-mtu-keeper on a flannel-like node (vxlan IPv4 and IPv6)', () => 
     lab.mustExec(ns, [IP, '-batch', '-'], { input: batch.join('\n') + '\n' });
     await waitFor('every route fixed', () => routes('flannel.1').filter((l) => l.startsWith('10.45.') && l.endsWith('mtu 1330')).length === 20);
     await waitFor('22 log lines', () => out.slice(from).filter((l) => / -> 1330$/.test(l)).length === 22);
-    expect(logged(from)).toMatch(/pass over flannel-v6\.1,flannel\.1: 27 routes \(25 to other clouds\), 22 set, 0 failed, 0 not checked/);
+    await waitFor('the summary', () => /pass over flannel-v6\.1,flannel\.1: 27 routes \(25 to other clouds\), 22 set, 0 failed, 0 not checked/.test(logged(from)));
     expect(ready()).toBe(true);
   });
 
@@ -252,10 +274,10 @@ describe('route-mtu-keeper on a flannel-like node (vxlan IPv4 and IPv6)', () => 
     await waitFor('the failure logged', () => logged(from).includes('flannel.1: 10.44.1.0/24 via 10.44.1.0: setting mtu 1330 failed: RTNETLINK answers: No such file or directory'));
     // the line after the failing one ran in the same batch (without -force ip stops at the first
     // failure); `change`, not `replace`, so the deleted route is not created again
-    await waitFor('the next route fixed', () => lab.ip(ns, 'route', 'show', '10.44.4.0/24', 'dev', 'flannel.1').includes('mtu 1330'));
-    expect(logged(from)).toContain('flannel.1: 10.44.4.0/24 via 10.44.4.0: node 172.16.9.10 in cloud onprem: mtu none -> 1330');
+    await waitFor('the next route fixed', () => logged(from).includes('flannel.1: 10.44.4.0/24 via 10.44.4.0: node 172.16.9.10 in cloud onprem: mtu none -> 1330'));
+    expect(lab.ip(ns, 'route', 'show', '10.44.4.0/24', 'dev', 'flannel.1')).toContain('mtu 1330');
     expect(logged(from)).not.toMatch(/10\.44\.4\.0\/24 .*failed/);
-    expect(logged(from)).toContain('route-mtu-keeper: not ready: a route could not be checked or set');
+    await waitFor('not ready logged', () => logged(from).includes('route-mtu-keeper: not ready: a route could not be checked or set'));
     await waitFor('ready again', ready);
     expect(lab.ip(ns, 'route', 'show', '10.44.1.0/24', 'dev', 'flannel.1')).toBe('');
   });
@@ -283,7 +305,7 @@ describe('route-mtu-keeper on a flannel-like node (vxlan IPv4 and IPv6)', () => 
     await waitFor('not ready', () => !ready());
     lab.ip(ns, 'neigh', 'replace', gw, 'lladdr', mac, 'dev', 'flannel.1', 'nud', 'permanent'); // no route event
     await waitFor('ready again', ready);
-    expect(logged(from)).toContain('flannel.1: 10.44.11.0/24 via 10.44.11.0: node 172.16.8.110 in cloud onprem: mtu none -> 1330');
+    await waitFor('the change logged', () => logged(from).includes('flannel.1: 10.44.11.0/24 via 10.44.11.0: node 172.16.8.110 in cloud onprem: mtu none -> 1330'));
   });
 
   test('TERM: exits 0 and removes the ready file; its watcher is gone', async () => {
@@ -291,6 +313,7 @@ describe('route-mtu-keeper on a flannel-like node (vxlan IPv4 and IPv6)', () => 
     await waitFor('exit', () => keeper!.exitCode !== null);
     expect(keeper!.exitCode).toBe(0);
     expect(ready()).toBe(false);
-    expect(run([IP, 'netns', 'pids', ns]).stdout.trim()).toBe('');
+    // it killed its watcher (ip monitor and the awk behind it); they may take a moment to go
+    await waitFor('no process left in the namespace', () => run([IP, 'netns', 'pids', ns]).stdout.trim() === '', 3000);
   });
 });

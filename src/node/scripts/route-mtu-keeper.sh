@@ -422,6 +422,15 @@ read -r -t 10 _w _pid <&3 || die "the route watcher did not start"
 case $_w in pid) ;; *) die "the route watcher did not start (${_w:-no output})" ;; esac
 { valid_uint "$_pid" 10 && [ "$_pid" -gt 1 ]; } || die "the route watcher did not start (pid '$_pid')"
 monitor_pid=$_pid
+# The first pass waits (1 s at most) until ip monitor has joined the route groups: its netlink
+# socket (port id = its pid) shows them in /proc/net/netlink. A change between the first dump and
+# that moment would otherwise go unseen until the recheck; flanneld, starting next to the keeper,
+# programs its routes right then.
+_i=0
+while [ "$_i" -lt 50 ] && ! awk -v p="$monitor_pid" '$2 == 0 && $3 == p && $4 != "00000000" { f = 1 } END { exit !f }' /proc/net/netlink; do
+	sleep 0.02
+	_i=$((_i + 1))
+done
 
 check ""
 while :; do
