@@ -412,7 +412,7 @@ function diffUnderlayClamps(o: MtuPlan | null, n: MtuPlan | null): UnderlayClamp
 function risk(status: DiffStatus, o: MtuPlan | null, n: MtuPlan | null, rolls: boolean): Risk {
   if (status === 'added') {
     const mtu = n!.mtuMode === 'per-path' ? `their cloud's MTU (${n!.clouds.map((c) => `${c.name} ${c.podMtu}`).join(', ')})` : `MTU ${n!.podMtu}`;
-    return { level: 'new', text: `new environment: pods get ${mtu} once flannel is installed and they are recreated; pods created before keep whatever MTU they had` };
+    return { level: 'new', text: `new environment: pods get ${mtu} once flannel is installed and they are recreated; pods created before keep whatever MTU they had${wireguardAdoption(n!)}` };
   }
   if (status === 'removed') {
     return { level: 'removed', text: 'environment removed: its manifest leaves dist/, and a GitOps tool that prunes deletes flannel from that cluster' };
@@ -445,6 +445,16 @@ function wireguardCliff(o: MtuPlan, n: MtuPlan): string {
   if (over.length === 0) return '';
   const lost = over.map((t) => `${t.device} ${t.fit - (t.fit % 16) + 1}-${o.podMtu} bytes (fit ${t.fit})`).join(', ');
   return `; until flannel rolls on a node its wireguard devices keep ${o.podMtu}, above the new fit, and WireGuard's 16-byte padding blackholes every packet of ${lost} there, not only the bytes above the fit: TCP crosses (the MSS holds it to a multiple of 16), other traffic of those sizes does not until the node is rolled`;
+}
+
+/**
+ * Replacing an upstream wireguard install: until flannel rolls on a node, its devices keep
+ * flannel's default NIC - 80, and where that is above a device's fit the padding cliff applies.
+ */
+function wireguardAdoption(n: MtuPlan): string {
+  const over = n.wireguardTunnels.flatMap((t) => n.clouds.filter((c) => c.nicMtu - 80 > t.fit).map((c) => `${t.device} in ${c.name} (${c.nicMtu - 80} > fit ${t.fit}: ${t.fit - (t.fit % 16) + 1} bytes and up)`));
+  if (over.length === 0) return '';
+  return `; replacing an upstream flannel, a node keeps flannel's default wireguard devices (NIC - 80) until flannel rolls there, and WireGuard's 16-byte padding blackholes every packet from the fit rounded down to 16 up on ${over.join(', ')}: TCP crosses (the MSS holds it to a multiple of 16), other traffic of those sizes does not until the node is rolled`;
 }
 
 /** The flannel DaemonSets a plan's manifest has: `kube-flannel-ds`, or one per cloud in per-path mode. */

@@ -212,6 +212,12 @@ describe('mtuMode per-path (derivations in scenarios.ts)', () => {
     const d = diffPlans(side(wg, 'old'), side(wg.replace('pathMtu: 1380', 'pathMtu: 1370'), 'new'));
     expect(d.risk).toMatchObject({ level: 'lower' });
     expect(d.risk.text).toMatch(/clamp \(MSS 1256\) .*; until flannel rolls on a node its wireguard devices keep 1320, above the new fit, and WireGuard's 16-byte padding blackholes every packet of flannel-wg 1297-1320 bytes \(fit 1310\) there/);
+    // a new wireguard environment replacing upstream: NIC 1400 - 80 = 1320 is the fit on the seed's
+    // underlay, so no cliff; with the SD-WAN at 1370 (fit 1310) both clouds' devices are above it
+    expect(diffPlans(side(null, 'old'), side(wg, 'new')).risk.text).not.toMatch(/padding/);
+    expect(diffPlans(side(null, 'old'), side(wg.replace('pathMtu: 1380', 'pathMtu: 1370'), 'new')).risk.text).toMatch(
+      /a node keeps flannel's default wireguard devices \(NIC - 80\) .* on flannel-wg in cloud-a \(1320 > fit 1310: 1297 bytes and up\), flannel-wg in cloud-b \(1320 > fit 1310: 1297 bytes and up\): TCP crosses/,
+    );
     // raising needs no such note: old devices are below the new fit
     expect(diffPlans(side(wg.replace('pathMtu: 1380', 'pathMtu: 1370'), 'old'), side(wg, 'new')).risk.text).not.toMatch(/padding/);
   });
