@@ -312,3 +312,16 @@ describe('iface, ifaceRegex, ifaceCanReach: flanneld\'s arguments and the NIC ch
     expect(initEnv(dc)).toMatchObject({ FLANNEL_IFACES: 'eth0', NIC_MTU_NEEDED: '1500' });
   });
 });
+
+describe('resolving is idempotent with every chart value set', () => {
+  const { resolveEnvironment } = jest.requireActual('../../src/model');
+  const vxlan = Object.entries(SAMPLES).filter(([k]) => !['flannel.backend', 'flannel.backendPortv6', 'flannel.psk', 'flannel.tunnelMode', 'flannel.keepaliveInterval', 'flannel.GBP', 'flannel.directRouting'].includes(k));
+  test.each([
+    ['vxlan', [...vxlan.map(([, f]) => f), FL({ GBP: true, directRouting: true, iface: ['eth0'], ifaceRegex: ['^ens'], ifaceCanReach: '10.0.0.1' }), (d: Doc) => ({ ...d, distribution: 'k3s' })]],
+    ['wireguard', [WG({ backendPort: 51830, backendPortv6: 51831, psk: { secretName: 'p', key: 'k' }, tunnelMode: 'auto', keepaliveInterval: 25, podNetworkV6: 'fd00:42::/56' })]],
+  ])('%s', (_label, patches) => {
+    const doc = (patches as Array<(d: Doc) => Doc>).reduce((d, f) => f(d), BASE as Doc);
+    const once = resolveEnvironment(doc);
+    expect(resolveEnvironment(once)).toEqual(once);
+  });
+});
