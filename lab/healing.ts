@@ -6,7 +6,7 @@
  * stall of a long-lived stream, the fate of new connections during the shrink, and how soon the
  * shipped path-MTU probe says too-small.
  */
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -108,8 +108,7 @@ export function busyboxToolbox(): string {
 }
 
 function spawnText(cmd: string, args: string[]): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const r = require('child_process').spawnSync(cmd, args, { encoding: 'utf8' });
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
 }
@@ -139,6 +138,12 @@ export function chainAfterFlannel(inputs: LabInputs, labId: string, pod: 'podA' 
     { nodeNetns: `${labId}-${node}`, podNetnsPath: `/run/netns/${podNs}`, containerId: `${labId}-${pod}`, varLibDir }, { from: 1, prevResult });
 }
 
+/** PROBE_STATUS as the probe script accepts it (<dir>/path-mtu-probe/status, the directory existing). */
+function probeStatusFile(dir: string): string {
+  fs.mkdirSync(path.join(dir, 'path-mtu-probe'), { recursive: true });
+  return path.join(dir, 'path-mtu-probe', 'status');
+}
+
 interface ProbeLine {
   readonly at: number;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -150,8 +155,10 @@ function startProber(probe: { script: string; env: Readonly<Record<string, strin
   const targets = probe.env.PROBE_TARGETS.split('\n').map((l) => l.replace(/^(\S+ \S+ 4) \S+ /, `$1 ${LAB_ADDR.nodeBUnderlay} `)).join('\n');
   const child = spawn(IP, ['netns', 'exec', namespace, path.join(toolbox, 'sh'), '-c', probe.script], {
     env: { ...probe.env, PROBE_TARGETS: targets, PROBE_INTERVAL: String(interval), PROBE_STATUS: status, PATH: toolbox },
-    stdio: ['ignore', 'pipe', 'ignore'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stderr = '';
+  child.stderr!.on('data', (d) => { stderr += d; });
   const lines: ProbeLine[] = [];
   let buf = '';
   child.stdout!.on('data', (d) => {
@@ -166,7 +173,9 @@ function startProber(probe: { script: string; env: Readonly<Record<string, strin
     async next(timeoutMs: number): Promise<ProbeLine> {
       const until = Date.now() + timeoutMs;
       while (read >= lines.length) {
-        if (Date.now() > until || child.exitCode !== null) throw new Error(`path-mtu-probe: no line within ${timeoutMs} ms`);
+        if (Date.now() > until || child.exitCode !== null) {
+          throw new Error(`path-mtu-probe: no line within ${timeoutMs} ms${child.exitCode !== null ? ` (exited ${child.exitCode})` : ''}: ${stderr.trim().slice(-300)}`);
+        }
         await sleep(50);
       }
       return lines[read++];
@@ -261,7 +270,7 @@ export async function runShrinkScenarios(inputs: LabInputs, options: ShrinkOptio
         const podSysctl = readSysctl(ns('podA'), 'net.ipv4.tcp_mtu_probing');
         // the prober: the shipped script in node A's namespace, toward node B's underlay address;
         // its first round (healthy) is over before the traffic starts
-        const prober = i === 1 && inputs.probe ? startProber(inputs.probe, ns('nodeA'), toolbox, interval, path.join(tmp, 'probe-status')) : undefined;
+        const prober = i === 1 && inputs.probe ? startProber(inputs.probe, ns('nodeA'), toolbox, interval, probeStatusFile(tmp)) : undefined;
         if (prober) await prober.next(60_000);
         const stream = new Traffic(ns('podA'), ['stream', '--host', LAB_ADDR.podB, '--port', String(SINK_PORT)]);
         const posts = new Traffic(ns('podA'), ['posts', '--host', LAB_ADDR.podB, '--port', String(HTTP_PORT), '--every-ms', '250', '--size', '1616', '--timeout-ms', '10000']);

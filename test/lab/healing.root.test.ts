@@ -8,6 +8,9 @@ import { labNamespaces } from '../../lab/engine';
 import { renderShrinkReport, runShrinkScenarios, ShrinkReport } from '../../lab/healing';
 import { labInputs } from '../../lab/manifest';
 import { REPO } from '../support/dist';
+import { requireTools } from '../support/tools';
+
+requireTools();
 
 describe('a WAN path that shrinks under load: dist/seed-dev with and without tcp_mtu_probing', () => {
   let report: ShrinkReport;

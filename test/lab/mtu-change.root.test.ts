@@ -10,6 +10,9 @@ import { labNamespaces } from '../../lab/engine';
 import { ChangeReport, renderChangeReport, runMtuChangeScenario } from '../../lab/healing';
 import { labInputs } from '../../lab/manifest';
 import { REPO } from '../support/dist';
+import { requireTools } from '../support/tools';
+
+requireTools();
 
 describe('changing the MTU with traffic flowing: dist/seed-dev lowered by 50 and raised back', () => {
   let report: ChangeReport;
