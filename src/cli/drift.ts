@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import * as fs from 'fs';
 import * as path from 'path';
 import { editLinkMtus, LinkMtuEdit, TextEdit } from '../config/edit';
+import { readEnvironmentText } from '../config/load';
 import { InputError } from '../model/errors';
 import { decideDrift, diffPlans, diffReport, DiffSide, DriftDecision, LinkFamilyDrift, parseProbeLog, markdownTable, renderDiffMarkdown, rolloutNamespaces, unifiedDiff } from '../report';
 import { planText } from '../synth';
@@ -31,12 +32,7 @@ export interface DriftResult {
  * in place (saved only with `write`). Every failure is an InputError before anything is written.
  */
 export function drift(file: string, logText: string, logName: string, opts: { allowRaise?: boolean; write?: boolean } = {}): DriftResult {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new InputError([{ file, message: `cannot read the environment file: ${(e as NodeJS.ErrnoException).code ?? e}` }]);
-  }
+  const text = readEnvironmentText(file);
   const before = planText(text, file);
   const log = parseProbeLog(logText, logName);
   const decision = decideDrift(before.loaded.environment, log, { allowRaise: opts.allowRaise });

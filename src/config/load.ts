@@ -90,6 +90,11 @@ export function parseEnvironment(text: string, file: string): LoadedEnvironment 
  * MAX_ENVIRONMENT_BYTES of it: a FIFO or a link to /dev/zero in environments/ must not hang synth.
  */
 export function loadEnvironmentFile(file: string): LoadedEnvironment {
+  return parseEnvironment(readEnvironmentText(file), file);
+}
+
+/** The text of an environment file, read as `loadEnvironmentFile` does (regular files of at most MAX_ENVIRONMENT_BYTES). */
+export function readEnvironmentText(file: string): string {
   let text: string;
   let fd: number | undefined;
   try {
@@ -109,7 +114,7 @@ export function loadEnvironmentFile(file: string): LoadedEnvironment {
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
-  return parseEnvironment(text, file);
+  return text;
 }
 
 function kind(stat: fs.Stats): string {

@@ -1,4 +1,5 @@
-/** Address and CIDR checks for environment files (no dependency; strict dotted/colon forms). */
+/** Address and CIDR checks for environment files (strict dotted/colon forms). */
+import { quote } from './errors';
 
 export function isIpv4(text: string): boolean {
   const parts = text.split('.');
@@ -31,7 +32,7 @@ export function cidrProblem(text: string, family: 'ipv4' | 'ipv6'): string | und
   if (rest.length > 0 || len === undefined || !addrOk || !/^\d{1,3}$/.test(len) || Number(len) > maxLen) {
     return `expected an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} CIDR such as ${
       family === 'ipv4' ? '10.244.0.0/16' : 'fd00:10:244::/56'
-    }, got ${JSON.stringify(text)}`;
+    }, got ${quote(text)}`;
   }
   return undefined;
 }

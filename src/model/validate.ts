@@ -317,24 +317,24 @@ function readInterfaceSelection(r: Reader, obj: Obj, path: YamlPath): InterfaceS
     const values: string[] = [];
     items.forEach((v, i) => {
       if (typeof v !== 'string') { r.fail(at(key, i), `expected a string, got ${describeValue(v)}`); return; }
-      if (seen.has(v)) { r.fail(at(key, i), `${JSON.stringify(v)} is already listed at ${key}[${seen.get(v)}]`); return; }
+      if (seen.has(v)) { r.fail(at(key, i), `${quote(v)} is already listed at ${key}[${seen.get(v)}]`); return; }
       seen.set(v, i);
       if (check(v, i)) values.push(v);
     });
     return values;
   };
   if ('iface' in obj) {
-    out.iface = list('iface', (v, i) => IFNAME.test(v) || isIpv4(v) || isIpv6(v) || r.fail(at('iface', i), `expected an interface name such as eth0 or ens5, or one of its addresses, got ${JSON.stringify(v)}`) === true);
+    out.iface = list('iface', (v, i) => IFNAME.test(v) || isIpv4(v) || isIpv6(v) || r.fail(at('iface', i), `expected an interface name such as eth0 or ens5, or one of its addresses, got ${quote(v)}`) === true);
   }
   if ('ifaceRegex' in obj) {
     out.ifaceRegex = list('ifaceRegex', (v, i) => {
       if (v === '' || NOT_ERE.test(v)) {
-        return r.fail(at('ifaceRegex', i), `expected a non-empty POSIX extended regular expression (flanneld matches it with Go's RE2 and the node's NIC check with awk, so use [0-9] rather than \\d, and no (?...) groups or lazy quantifiers), got ${JSON.stringify(v)}`) === true;
+        return r.fail(at('ifaceRegex', i), `expected a non-empty POSIX extended regular expression (flanneld matches it with Go's RE2 and the node's NIC check with awk, so use [0-9] rather than \\d, and no (?...) groups or lazy quantifiers), got ${quote(v)}`) === true;
       }
       try {
         new RegExp(v);
       } catch (e) {
-        return r.fail(at('ifaceRegex', i), `invalid regular expression ${JSON.stringify(v)}: ${(e as Error).message}`) === true;
+        return r.fail(at('ifaceRegex', i), `invalid regular expression ${quote(v)}: ${(e as Error).message}`) === true;
       }
       return true;
     });
@@ -382,7 +382,7 @@ function readLabels(r: Reader, value: Json, path: YamlPath): Record<string, stri
   if (!sel) return undefined;
   const labels: Record<string, string> = {};
   for (const [k, v] of Object.entries(sel)) {
-    if (!LABEL_KEY.test(k)) r.fail([...path, k], `expected a Kubernetes label key, got ${JSON.stringify(k)}`);
+    if (!LABEL_KEY.test(k)) r.fail([...path, k], `expected a Kubernetes label key, got ${quote(k)}`);
     const val = r.string(v, [...path, k], LABEL_VALUE, 'a Kubernetes label value');
     if (val !== undefined) labels[k] = val;
   }

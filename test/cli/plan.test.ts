@@ -69,3 +69,27 @@ describe('flannel-mtu plan, mtuMode per-path', () => {
     expect(r.stdout).toMatch(/sdwan\s+aws <-> onprem\s+1330\s+1290\s+route MTU between the clouds' pod subnets/);
   });
 });
+
+// Issue 16: what used to hang or throw a foreign error, as a user runs the CLI.
+describe('flannel-mtu plan on hostile files', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), `fmtu-${process.pid}-cli-`));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('a FIFO is refused at once (it used to wait for a writer forever)', () => {
+    const fifo = path.join(dir, 'fifo.yaml');
+    execFileSync('mkfifo', [fifo]);
+    const r = spawnSync(CLI, ['plan', fifo], { cwd: REPO, encoding: 'utf8', timeout: 30_000 });
+    expect([r.status, r.stderr]).toEqual([1, `error: ${fifo}: not a regular file (a FIFO): an environment file must be a regular YAML file\n`]);
+  });
+
+  test('an undefined YAML alias is a located error (it was an uncaught ReferenceError without the file)', () => {
+    const file = path.join(dir, 'alias.yaml');
+    fs.writeFileSync(file, fs.readFileSync(path.join(REPO, 'environments', 'seed-dev.yaml'), 'utf8').replace('name: cloud-b', 'name: *cloud'));
+    const r = spawnSync(CLI, ['plan', file], { cwd: REPO, encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^error: ${file.replace(/[.]/g, '\\.')}:\\d+:\\d+: YAML aliases \\(\\*name\\) are not supported in environment files: write the value out\\n$`));
+  });
+});

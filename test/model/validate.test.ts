@@ -127,6 +127,18 @@ links:
   });
 });
 
+describe('echoed values are cut', () => {
+  test.each([
+    ['a CIDR', (v: string) => TWO().replace('podNetwork: 10.244.0.0/16', `podNetwork: ${v}`), 'flannel.podNetwork: expected an IPv4 CIDR such as 10.244.0.0/16, got'],
+    ['a label key', (v: string) => TWO().replace('nodeSelector: { r: a }', `nodeSelector: { ${v}: a }`), 'expected a Kubernetes label key, got'],
+  ])('%s of 1000 characters is echoed as 64 and its length', (_label, text, message) => {
+    const lines = refused(text('Z'.repeat(1000)));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`${message} "${'Z'.repeat(64)}"... (1000 characters)`);
+    expect(lines[0].length).toBeLessThan(300);
+  });
+});
+
 describe('what iptables-save prints is what the plan writes', () => {
   test('an IPv4-mapped node subnet is written dotted, as ip6tables-save prints it', () => {
     const { plan } = planText(TWO().replace('nodeCidrs: [10.119.96.0/24]', 'nodeCidrs: [10.119.96.0/24, "::ffff:a00:0/104"]'), 'environments/dev.yaml');
