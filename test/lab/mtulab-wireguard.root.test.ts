@@ -8,7 +8,7 @@
 // M <= P - overhead (the fit F), and only floor16(F)-byte packets once M > F.
 import * as fs from 'fs';
 import { spawnSync } from 'child_process';
-import { MtuLab, labNamespaces } from '../../lab/engine';
+import { MTULAB_SCRIPT, MtuLab, labNamespaces } from '../../lab/engine';
 import { findBinary, pidAlive } from '../../lab/host';
 
 const floor16 = (n: number) => n - (n % 16);
@@ -122,4 +122,18 @@ describe('mtulab wireguard, one tunnel (flannel-wg) for both families over the I
     for (const p of theirs) expect(dead(p)).toBe(false);
     expect(lab.post(1616, 'podA', 'podB6')).toMatchObject({ result: 'ok' });
   }, 60_000);
+});
+
+test('usage errors for the wireguard settings exit 2 and build nothing', () => {
+  const id = `fmlab-jwg${process.pid}-bad`;
+  const bad = (args: string[], env: Record<string, string>) =>
+    spawnSync('bash', [MTULAB_SCRIPT, ...args], { env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LAB_ID: id, ...env }, encoding: 'utf8' });
+  expect(bad(['up'], { IPV6: '1' }).stderr).toMatch(/IPV6=1 needs BACKEND=wireguard/);
+  expect(bad(['up'], { BACKEND: 'wireguard', WG_MODE: 'ipv6' }).status).toBe(2);
+  expect(bad(['up'], { BACKEND: 'wireguard', WG_MODE: 'auto' }).stderr).toMatch(/WG_MODE must be separate, ipv4 or ipv6/);
+  expect(bad(['up'], { BACKEND: 'wireguard', IPV6: '1', PATH_MTU_V6: '1390' }).stderr).toMatch(/PATH_MTU_V6=1390 must be within 1280\.\.PATH_MTU \(1380\)/);
+  expect(bad(['up'], { BACKEND: 'ipsec' }).status).toBe(2);
+  expect(bad(['dfping', 'nodeA', 'podB6', '1300'], {}).stderr).toMatch(/nodes have no IPv6 overlay address/);
+  expect(bad(['post', '1616', 'podA', 'nodeB-ul6'], {}).status).toBe(2);
+  expect(labNamespaces(id)).toEqual([]);
 });
