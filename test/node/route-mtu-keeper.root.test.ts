@@ -254,6 +254,14 @@ describe('route-mtu-keeper on a flannel-like node (vxlan IPv4 and IPv6)', () => 
     expect(ready()).toBe(true);
   });
 
+  test('the same over IPv6 (flannel-v6.1: ip neigh get and bridge fdb get of IPv6 entries)', async () => {
+    const from = out.length;
+    lab.ip(ns, '-6', 'route', 'replace', 'fd44:0:0:3::/64', 'via', 'fd44:0:0:3::', 'dev', 'flannel-v6.1', 'onlink');
+    await waitFor('the log line', () => logged(from).includes('flannel-v6.1: fd44:0:0:3::/64 via fd44:0:0:3::: node 2001:db8:8::10 in cloud onprem: mtu none -> 1330'));
+    expect(lab.ip(ns, '-6', 'route', 'show', 'fd44:0:0:3::/64', 'dev', 'flannel-v6.1')).toContain('mtu 1330');
+    expect(logged(from)).not.toMatch(/pass over/);
+  });
+
   test('a burst of rewrites (more than a small pass takes) is fixed by one full pass, every change logged', async () => {
     for (let i = 0; i < 20; i++) remote('flannel.1', `10.45.${i}.0/24`, `172.16.8.${100 + i}`, ['mtu', '1330']);
     await delay(300);
