@@ -1,5 +1,5 @@
 /**
- * What the lab applies, read from a synthesized manifest (dist/<env>.k8s.yaml), never recomputed:
+ * What the lab applies, read from a synthesized manifest (dist/<env>/<env>.k8s.yaml), never recomputed:
  * Backend.MTU from net-conf.json (flannel.1 = Backend.MTU - 50, as flannel's vxlan backend does),
  * the pod MTU from cni-conf.json's delegate.mtu, the devices' MTUs from the apply-node-mtu init
  * container, and the clamp script and its rules from the tcp-mss-clamp init container.
@@ -71,10 +71,10 @@ function scriptContainer(daemonSet: Obj, name: string): ScriptContainer {
   return { script: c.args[0], env: Object.fromEntries((c.env ?? []).map((e: Obj) => [e.name, e.value ?? ''])) };
 }
 
-/** Reads the lab's numbers from `dist/<name>.k8s.yaml`, refusing a manifest that a fresh synth would change. */
+/** Reads the lab's numbers from `dist/<name>/<name>.k8s.yaml`, refusing a manifest that a fresh synth would change. */
 export function labInputs(envFile: string, distDir = 'dist'): LabInputs {
   const manifest = synthFiles([envFile])[0];
-  const manifestFile = path.join(distDir, manifest.fileName);
+  const manifestFile = path.join(distDir, manifest.environment, manifest.fileName);
   if (!fs.existsSync(manifestFile) || fs.readFileSync(manifestFile, 'utf8') !== manifest.yaml) {
     throw new Error(`${manifestFile} is missing or out of date for ${envFile}: run \`npm run synth\` first`);
   }

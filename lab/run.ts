@@ -1,7 +1,7 @@
 /**
  * `npm run lab -- environments/<env>.yaml` (root): builds two nodes of the environment's first two
  * clouds in network namespaces, joined by routers whose link has the environment's path MTU and
- * loses what does not fit, applies the numbers from dist/<env>.k8s.yaml and prints what works.
+ * loses what does not fit, applies the numbers from dist/<env>/<env>.k8s.yaml and prints what works.
  * Everything it creates is removed on exit, also when interrupted.
  */
 import { renderChangeReport, renderShrinkReport, runMtuChangeScenario, runShrinkScenarios } from './healing';

@@ -1,9 +1,12 @@
 import { App, Yaml } from 'cdk8s';
 import { FlannelChart } from './charts/flannel-chart';
 import { InputError, Problem } from './model/errors';
-import { Environment } from './model/environment';
-import { LoadedEnvironment, loadEnvironmentFile, parseEnvironment } from './config/load';
-import { MtuPlan, planMtu } from './mtu/plan';
+import { Environment, ResolvedEnvironment } from './model/environment';
+import { resolveEnvironment } from './model/validate';
+import { MtuPlan } from './mtu/plan';
+import { planFile } from './synth-plan';
+export { planFile, planText } from './synth-plan';
+export type { PlannedFile } from './synth-plan';
 import { validateObjects } from './validation/kubernetes-schema';
 
 /** One environment's synthesized manifest. */
@@ -14,31 +17,16 @@ export interface Manifest {
   /** Output file name, `<environment>.k8s.yaml`. */
   readonly fileName: string;
   readonly plan: MtuPlan;
+  /** The environment it was generated from, defaults filled in. */
+  readonly model: ResolvedEnvironment;
+  /** The plan's warnings, located in the source file when there is one. */
+  readonly warnings: readonly Problem[];
   readonly yaml: string;
   readonly objects: readonly unknown[];
 }
 
-/** Loads and plans an environment file, with plan errors located in the file like schema errors. */
-export function planFile(file: string): { loaded: LoadedEnvironment; plan: MtuPlan } {
-  return planLoaded(loadEnvironmentFile(file));
-}
-
-/** Parses and plans environment YAML text named `file` (for example a file at a git revision). */
-export function planText(text: string, file: string): { loaded: LoadedEnvironment; plan: MtuPlan } {
-  return planLoaded(parseEnvironment(text, file));
-}
-
-function planLoaded(loaded: LoadedEnvironment): { loaded: LoadedEnvironment; plan: MtuPlan } {
-  const file = loaded.file;
-  try {
-    return { loaded, plan: planMtu(loaded.environment) };
-  } catch (e) {
-    throw e instanceof InputError ? e.locatedIn(file, loaded.locate) : e;
-  }
-}
-
 /** Synthesizes typed environments; throws InputError if any object breaks the Kubernetes schema. */
-export function synthEnvironments(inputs: ReadonlyArray<{ environment: Environment; plan?: MtuPlan; source?: string }>): Manifest[] {
+export function synthEnvironments(inputs: ReadonlyArray<{ environment: Environment; plan?: MtuPlan; source?: string; warnings?: readonly Problem[] }>): Manifest[] {
   const names = new Map<string, string>();
   const problems: Problem[] = [];
   for (const { environment, source } of inputs) {
@@ -49,8 +37,8 @@ export function synthEnvironments(inputs: ReadonlyArray<{ environment: Environme
   if (problems.length > 0) throw new InputError(problems);
 
   const app = new App({ outdir: '/nonexistent-flannel-mtu-outdir' });
-  const charts = inputs.map(({ environment, plan, source }) => ({ source, chart: new FlannelChart(app, environment.name, { environment, plan }) }));
-  return charts.map(({ source, chart }) => {
+  const charts = inputs.map(({ environment, plan, source, warnings }) => ({ source, environment, warnings, chart: new FlannelChart(app, environment.name, plan ? { environment, plan } : { environment }) }));
+  return charts.map(({ source, environment, warnings, chart }) => {
     const objects = chart.toJson();
     const violations = validateObjects(objects);
     if (violations.length > 0) {
@@ -65,6 +53,8 @@ export function synthEnvironments(inputs: ReadonlyArray<{ environment: Environme
       source,
       fileName: `${chart.plan.environment}.k8s.yaml`,
       plan: chart.plan,
+      model: resolveEnvironment(environment),
+      warnings: warnings ?? chart.plan.warnings.map((w) => (source ? { ...w, file: source } : w)),
       yaml: `${header}\n${Yaml.stringify(...objects)}`,
       objects,
     };
@@ -74,11 +64,11 @@ export function synthEnvironments(inputs: ReadonlyArray<{ environment: Environme
 /** Loads, plans and synthesizes environment files, reporting every bad file before writing anything. */
 export function synthFiles(files: readonly string[]): Manifest[] {
   const problems: Problem[] = [];
-  const inputs: Array<{ environment: Environment; plan: MtuPlan; source: string }> = [];
+  const inputs: Array<{ environment: Environment; plan: MtuPlan; source: string; warnings: readonly Problem[] }> = [];
   for (const file of files) {
     try {
-      const { loaded, plan } = planFile(file);
-      inputs.push({ environment: loaded.environment, plan, source: file });
+      const { loaded, plan, warnings } = planFile(file);
+      inputs.push({ environment: loaded.environment, plan, source: file, warnings });
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       problems.push(...e.problems);

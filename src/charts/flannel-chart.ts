@@ -1,4 +1,4 @@
-import { ApiObject, Chart, JsonPatch } from 'cdk8s';
+import { ApiObject, Chart, ChartProps, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Environment, InterfaceSelection } from '../model/environment';
 import { resolveEnvironment } from '../model/validate';
@@ -11,7 +11,11 @@ import { TcpMssClamp } from '../constructs/tcp-mss-clamp';
 import { cloudView, MtuPlan, planMtu } from '../mtu/plan';
 import { probeTargets } from '../mtu/probe';
 
-export interface FlannelChartProps {
+/**
+ * The usual cdk8s ChartProps (labels, namespace) and the environment. Resource names are never
+ * hashed: they must match upstream kube-flannel.yml's so the chart replaces an upstream install.
+ */
+export interface FlannelChartProps extends Omit<ChartProps, 'disableResourceNameHashes'> {
   /** The environment to generate manifests for; validated and resolved (`resolveEnvironment`). */
   readonly environment: Environment;
   /**
@@ -32,7 +36,8 @@ export class FlannelChart extends Chart {
   public readonly rollout?: RolloutRestart;
 
   constructor(scope: Construct, id: string, props: FlannelChartProps) {
-    super(scope, id, { disableResourceNameHashes: true });
+    const { environment: _environment, plan: _plan, ...chartProps } = props;
+    super(scope, id, { ...chartProps, disableResourceNameHashes: true });
     const env = resolveEnvironment(props.environment);
     this.plan = props.plan ?? planMtu(env);
     const image = env.images.flannel;

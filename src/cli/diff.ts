@@ -35,6 +35,9 @@ export function diffEnvironments(files: readonly string[], opts: DiffOptions = {
     // Both synthesized as the new file: what differs is the content, not the file name in the header.
     return diffReport(null, [diffPlans(workingTreeSide(files[0], files[1]), workingTreeSide(files[1], files[1]))]);
   }
+  if (!git(['rev-parse', '--is-inside-work-tree']).ok) {
+    throw new InputError([{ message: 'not in a git repository: diff compares with a git revision; run it inside the repository, or give two files to compare' }]);
+  }
   const base = opts.base !== undefined ? { rev: verifyRevision(opts.base), label: opts.base } : defaultBase();
   const targets = files.length > 0 ? [...files] : defaultFiles(base.rev);
   if (targets.length === 0) throw new InputError([{ file: 'environments', message: `no environment files (*.yaml) in the working tree or at ${base.label}` }]);

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { renderExplainMarkdown } from '../report';
-import { planFile } from '../synth';
+import { planFile } from '../synth-plan';
 
 export function explainCommand(): Command {
   return new Command('explain')

@@ -1,11 +1,11 @@
 import { Command } from 'commander';
-import { formatProblem, formatYamlPath } from '../model/errors';
+import { formatProblem, formatYamlPath, InputError, Problem } from '../model/errors';
 import { MtuPlan } from '../mtu/plan';
-import { planFile } from '../synth';
+import { PlannedFile, planFile } from '../synth-plan';
 import { formatTable } from './table';
 
 /** The plan as machine-readable JSON (`plan --json`): plain values, YAML paths as strings. */
-export function planToJson(plan: MtuPlan): Record<string, unknown> {
+export function planToJson(plan: MtuPlan, warnings: readonly Problem[] = plan.warnings): Record<string, unknown> {
   return {
     environment: plan.environment,
     mtuMode: plan.mtuMode,
@@ -30,7 +30,7 @@ export function planToJson(plan: MtuPlan): Record<string, unknown> {
     nicMtuNeeded: plan.nicMtuNeeded,
     pmtud: plan.pmtud,
     reasoning: plan.reasoning,
-    warnings: plan.warnings.map(formatProblem),
+    warnings: warnings.map(formatProblem),
   };
 }
 
@@ -96,18 +96,34 @@ export function planToText(plan: MtuPlan): string {
     '',
     'why:',
     ...plan.reasoning.map((r) => `  - ${r}`),
-    ...plan.warnings.map((w) => `warning: ${formatProblem(w)}`),
   ];
   return `${lines.join('\n')}\n`;
 }
 
 export function planCommand(): Command {
   return new Command('plan')
-    .description('derive and explain the MTU plan of an environment file')
-    .argument('<file>', 'environment YAML file')
-    .option('--json', 'print one JSON object for machines')
-    .action((file: string, opts: { json?: boolean }) => {
-      const { plan } = planFile(file);
-      process.stdout.write(opts.json ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : planToText(plan));
+    .description('derive and explain the MTU plan of environment files')
+    .argument('<files...>', 'environment YAML files')
+    .option('--json', 'print JSON for machines: one object for one file, an array for several')
+    .addHelpText('after', '\nWarnings go to stderr, with the file. Exit codes: 0 planned, 1 a file is bad (every bad file is reported).')
+    .action((files: string[], opts: { json?: boolean }) => {
+      const planned: PlannedFile[] = [];
+      const problems: Problem[] = [];
+      for (const file of files) {
+        try {
+          planned.push(planFile(file));
+        } catch (e) {
+          if (!(e instanceof InputError)) throw e;
+          problems.push(...e.problems);
+        }
+      }
+      if (problems.length > 0) throw new InputError(problems);
+      for (const w of planned.flatMap((p) => p.warnings)) process.stderr.write(`warning: ${formatProblem(w)}\n`);
+      if (opts.json) {
+        const json = planned.map((p) => planToJson(p.plan, p.warnings));
+        process.stdout.write(`${JSON.stringify(json.length === 1 ? json[0] : json, null, 2)}\n`);
+      } else {
+        process.stdout.write(planned.map((p) => planToText(p.plan)).join('\n'));
+      }
     });
 }

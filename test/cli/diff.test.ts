@@ -130,13 +130,17 @@ describe('flannel-mtu diff, against a git revision', () => {
     expect(r.stderr).toMatch(/^error: HEAD:environments\/seed-dev\.yaml:7:13: clouds\[0\]\.nicMtu: expected an integer/);
   });
 
-  test('outside a git repository, or with no main branch, it says how to give a base', () => {
+  test('outside a git repository it says so; with no main branch, how to give a base', () => {
     const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'flannel-mtu-nogit-'));
     try {
       fs.writeFileSync(path.join(bare, 'seed.yaml'), SEED);
       const r = cli(bare, 'diff', 'seed.yaml');
       expect(r).toMatchObject({ status: 1, stdout: '' });
-      expect(r.stderr).toBe('error: --base: HEAD has no merge base with main, origin/main, master; give --base <rev>\n');
+      expect(r.stderr).toBe('error: not in a git repository: diff compares with a git revision; run it inside the repository, or give two files to compare\n');
+      git(bare, 'init', '-q', '-b', 'trunk');
+      const nomain = cli(bare, 'diff', 'seed.yaml');
+      expect(nomain).toMatchObject({ status: 1, stdout: '' });
+      expect(nomain.stderr).toBe('error: --base: HEAD has no merge base with main, origin/main, master; give --base <rev>\n');
     } finally {
       fs.rmSync(bare, { recursive: true, force: true });
     }

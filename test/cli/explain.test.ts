@@ -7,7 +7,7 @@ const cli = (...args: string[]) => spawnSync(CLI, args, { cwd: REPO, encoding: '
 
 describe('flannel-mtu explain', () => {
   test('prints the Mermaid diagram and the reasoning of the plan', () => {
-    const r = cli('explain', 'environments/seed-dev.yaml');
+    const r = cli('explain', 'test/fixtures/environments/seed-dev.yaml');
     expect(r).toMatchObject({ status: 0, stderr: '' });
     // The seed: the SD-WAN's 1380 binds (1380 - 50 = 1330 for pods), drawn as the one red edge.
     expect(r.stdout).toMatch(/^### `seed-dev`: pod MTU 1330 \(vxlan, IPv4\)\n\n```mermaid\nflowchart LR\n/);

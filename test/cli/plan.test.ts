@@ -9,7 +9,7 @@ const cli = (...args: string[]) => spawnSync(CLI, args, { cwd: REPO, encoding: '
 
 describe('flannel-mtu plan', () => {
   test('--json prints exactly one JSON object with the documented keys (seed: 1380 / 1330 / 1290)', () => {
-    const out = execFileSync(CLI, ['plan', 'environments/seed-dev.yaml', '--json'], { cwd: REPO, encoding: 'utf8' });
+    const out = execFileSync(CLI, ['plan', 'test/fixtures/environments/seed-dev.yaml', '--json'], { cwd: REPO, encoding: 'utf8' });
     const plan = JSON.parse(out);
     expect(plan).toMatchObject({
       environment: 'seed-dev', backend: 'vxlan', underlayMtu: 1380, underlayMtuV6: null, backendMtu: 1380, podMtu: 1330, mss: 1290, mssV6: null,
@@ -23,7 +23,7 @@ describe('flannel-mtu plan', () => {
   });
 
   test('the table shows the numbers, every path and the reasoning', () => {
-    const r = cli('plan', 'environments/seed-dev.yaml');
+    const r = cli('plan', 'test/fixtures/environments/seed-dev.yaml');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('underlay MTU  1380  bound by link sdwan (IPv4 1380)');
     expect(r.stdout).toContain('Backend.MTU   1380  net-conf.json; flannel subtracts 50');
@@ -34,12 +34,57 @@ describe('flannel-mtu plan', () => {
   test('fails on bad input with nothing on stdout and the location on stderr', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flannel-mtu-cli-'));
     const file = path.join(dir, 'bad.yaml');
-    fs.writeFileSync(file, fs.readFileSync(path.join(REPO, 'environments/seed-dev.yaml'), 'utf8').replace('pathMtu: 1380', 'pathMtu: 600'));
-    const r = cli('plan', file, '--json');
+    fs.writeFileSync(file, fs.readFileSync(path.join(REPO, 'test/fixtures/environments/seed-dev.yaml'), 'utf8').replace('pathMtu: 1380', 'pathMtu: 600'));
+    const r = cli('plan', file);
+    const json = cli('plan', file, '--json');
     fs.rmSync(dir, { recursive: true });
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^error: .*bad\.yaml:\d+:14: links\[0\]\.pathMtu: pod MTU would be 550 \(link sdwan path MTU 600 - vxlan overhead 50 over IPv4\), below IPv4's minimum MTU 576\n$/);
+    // --json: the errors are JSON too, on stdout, and the exit code stays 1
+    expect(json).toMatchObject({ status: 1, stderr: '' });
+    expect(JSON.parse(json.stdout)).toEqual({
+      errors: [{ file, line: 24, column: 14, path: 'links[0].pathMtu', message: "pod MTU would be 550 (link sdwan path MTU 600 - vxlan overhead 50 over IPv4), below IPv4's minimum MTU 576" }],
+    });
+  });
+
+  test('several files: every plan, or every bad file; warnings on stderr with the file', () => {
+    const two = cli('plan', 'test/fixtures/environments/seed-dev.yaml', 'test/fixtures/environments/hybrid-prod.yaml', '--json');
+    expect(two.status).toBe(0);
+    expect(JSON.parse(two.stdout).map((p: { environment: string }) => p.environment)).toEqual(['seed-dev', 'hybrid-prod']);
+    const text = cli('plan', 'test/fixtures/environments/seed-dev.yaml', 'test/fixtures/environments/hybrid-prod.yaml');
+    expect(text.stdout).toMatch(/^seed-dev: vxlan, IPv4\n[\s\S]*\n\nhybrid-prod: /);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flannel-mtu-cli-'));
+    try {
+      // a link declared above its NICs (1400) is a warning, and the NICs are used
+      const warn = path.join(dir, 'warn.yaml');
+      fs.writeFileSync(warn, fs.readFileSync(path.join(REPO, 'test/fixtures/environments/seed-dev.yaml'), 'utf8').replace('pathMtu: 1380', 'pathMtu: 1450'));
+      const w = cli('plan', warn);
+      expect(w.status).toBe(0);
+      expect(w.stdout).not.toContain('warning');
+      expect(w.stderr).toMatch(new RegExp(`^warning: ${warn.replace(/[/.]/g, '\\$&')}:24:14: links\\[0\\]\\.pathMtu: path MTU 1450 exceeds the NICs it joins`));
+      const bad = cli('plan', 'nope-1.yaml', warn, 'nope-2.yaml');
+      expect(bad).toMatchObject({ status: 1, stdout: '' });
+      expect(bad.stderr).toBe('error: nope-1.yaml: cannot read the environment file: ENOENT\nerror: nope-2.yaml: cannot read the environment file: ENOENT\n');
+    } finally {
+      fs.rmSync(dir, { recursive: true });
+    }
+  });
+
+  test('plan loads neither cdk8s nor the constructs nor the schema (start-up)', () => {
+    const code = `require('./lib/src/cli/main.js').run(['plan', 'test/fixtures/environments/seed-dev.yaml']).then((c) => {
+      const heavy = Object.keys(require.cache).filter((k) => /node_modules\\/(cdk8s|cdk8s-plus-27|constructs|kubernetes-models)\\//.test(k));
+      process.stderr.write(JSON.stringify({ c, heavy }));
+    });`;
+    const r = spawnSync(process.execPath, ['-e', code], { cwd: REPO, encoding: 'utf8' });
+    expect(JSON.parse(r.stderr)).toEqual({ c: 0, heavy: [] });
+    // and the same probe sees them when they are loaded, so it can fail
+    const synth = spawnSync(process.execPath, ['-e', "require('./lib/src/index.js'); process.stderr.write(String(Object.keys(require.cache).some((k) => k.includes('/node_modules/cdk8s/'))))"], { cwd: REPO, encoding: 'utf8' });
+    expect(synth.stderr).toBe('true');
+  });
+
+  test('--version prints the package version', () => {
+    expect(cli('--version')).toMatchObject({ status: 0, stdout: `${JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).version}\n` });
   });
 
   test('fails on a missing file and an unknown command', () => {
@@ -50,18 +95,18 @@ describe('flannel-mtu plan', () => {
 
 describe('flannel-mtu plan, mtuMode per-path', () => {
   test('--json has mtuMode, every cloud\'s own numbers and every link\'s overlay MTU', () => {
-    const plan = JSON.parse(execFileSync(CLI, ['plan', 'environments/jumbo-per-path.yaml', '--json'], { cwd: REPO, encoding: 'utf8' }));
+    const plan = JSON.parse(execFileSync(CLI, ['plan', 'test/fixtures/environments/jumbo-per-path.yaml', '--json'], { cwd: REPO, encoding: 'utf8' }));
     expect(plan.mtuMode).toBe('per-path');
     expect(plan.clouds).toEqual([
       expect.objectContaining({ name: 'aws', podMtu: 8951, backendMtu: 9001, mss: 8911, deviceMtus: { 'cni0': 8951, 'flannel.1': 8951 }, binding: expect.objectContaining({ kind: 'cloud', name: 'aws', path: 'clouds[0].nicMtu' }) }),
       expect.objectContaining({ name: 'onprem', podMtu: 1450, backendMtu: 1500, mss: 1410 }),
     ]);
     expect(plan.links).toEqual([{ name: 'sdwan', between: ['aws', 'onprem'], overlayMtu: 1330, mss: 1290, mssV6: null }]);
-    expect(JSON.parse(execFileSync(CLI, ['plan', 'environments/seed-dev.yaml', '--json'], { cwd: REPO, encoding: 'utf8' })).mtuMode).toBe('uniform');
+    expect(JSON.parse(execFileSync(CLI, ['plan', 'test/fixtures/environments/seed-dev.yaml', '--json'], { cwd: REPO, encoding: 'utf8' })).mtuMode).toBe('uniform');
   });
 
   test('the table shows each cloud and each link', () => {
-    const r = cli('plan', 'environments/jumbo-per-path.yaml');
+    const r = cli('plan', 'test/fixtures/environments/jumbo-per-path.yaml');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('jumbo-per-path: vxlan, IPv4, mtuMode per-path\n');
     expect(r.stdout).toMatch(/aws\s+8951\s+9001\s+8911\s+cloud aws \(IPv4 9001\)/);

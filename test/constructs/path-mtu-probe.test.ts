@@ -3,11 +3,11 @@ import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
 import { parseEnvironment } from '../../src/config/load';
 import { synthEnvironments } from '../../src/synth';
-import { findObject, K8sObject, parseManifest, REPO } from '../support/dist';
+import { findObject, fixtureFile, fixtureManifest, K8sObject, parseManifest, REPO } from '../support/dist';
 
-const seed = parseManifest(fs.readFileSync(path.join(REPO, 'dist', 'seed-dev.k8s.yaml'), 'utf8'));
+const seed = parseManifest(fixtureManifest('seed-dev'));
 
-describe('PathMtuProbe (dist/seed-dev.k8s.yaml)', () => {
+describe('PathMtuProbe (the seed-dev fixture, synthesized)', () => {
   test('one DaemonSet per cloud, on that cloud\'s nodes, measuring toward the other cloud', () => {
     const probes = seed.filter((o: K8sObject) => o.kind === 'DaemonSet' && o.metadata.name.startsWith('flannel-mtu-probe-'));
     expect(probes.map((p: K8sObject) => [p.metadata.name, p.spec.template.spec.nodeSelector])).toEqual([
@@ -41,7 +41,7 @@ describe('PathMtuProbe (dist/seed-dev.k8s.yaml)', () => {
 
 describe('PathMtuProbe metrics settings', () => {
   const probeSpec = (probe: string) => {
-    const text = `${fs.readFileSync(path.join(REPO, 'environments', 'seed-dev.yaml'), 'utf8').replace(/^probe:\n(  .*\n)+/m, '')}probe:\n${probe}`;
+    const text = `${fs.readFileSync(fixtureFile('seed-dev'), 'utf8').replace(/^probe:\n(  .*\n)+/m, '')}probe:\n${probe}`;
     const { environment } = parseEnvironment(text, 'seed-dev.yaml');
     const objects = synthEnvironments([{ environment }])[0].objects as K8sObject[];
     return findObject(objects, 'DaemonSet', 'flannel-mtu-probe-cloud-a').spec.template.spec;

@@ -173,7 +173,7 @@ describe.each([
   ['seed-dev', ['kube-flannel-ds']],
   ['jumbo-per-path', ['kube-flannel-ds-aws', 'kube-flannel-ds-onprem']],
 ])('RolloutRestart: least-privilege RBAC, derived from what the shipped script calls (%s)', (file, daemonSets) => {
-  const objects = synthFiles([path.join(REPO, `environments/${file}.yaml`)])[0].objects as K8sObject[];
+  const objects = synthFiles([path.join(REPO, `test/fixtures/environments/${file}.yaml`)])[0].objects as K8sObject[];
   const container = findObject(objects, 'Job').spec.template.spec.containers[0];
   const env = Object.fromEntries(container.env.map((e: { name: string; value: string }) => [e.name, e.value]));
   const run = runScript({ shell: shells()[0].argv, script: container.args[0], env, workloads: SEED_WORKLOADS });

@@ -20,8 +20,8 @@ function shipped(file: string): { objects: K8sObject[]; script: string; env: Rec
   return { objects, script, env, container };
 }
 
-const SEED = shipped('environments/seed-dev.yaml');
-const JUMBO = shipped('environments/jumbo-per-path.yaml');
+const SEED = shipped('test/fixtures/environments/seed-dev.yaml');
+const JUMBO = shipped('test/fixtures/environments/jumbo-per-path.yaml');
 
 const WORKLOADS = SEED_WORKLOADS;
 const JSONPATH = 'jsonpath={range .items[*]}{.kind}{"|"}{.metadata.name}{"|"}{.spec.template.spec.hostNetwork}{"|"}{.spec.updateStrategy.type}{"\\n"}{end}';

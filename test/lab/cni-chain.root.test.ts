@@ -9,15 +9,14 @@ import * as path from 'path';
 import { chainAdd, chainDel, ChainState, CniInvocation, DEBIAN_CNI_BIN_DIR, SubnetEnv } from '../../lab/cni';
 import { cniConfJson } from '../../src/constructs/flannel-network';
 import { planText } from '../../src/synth';
-import { findObject, parseManifest } from '../support/dist';
-import { SEED_MANIFEST } from '../support/manifest';
+import { findObject, fixtureFile, fixtureManifest, parseManifest } from '../support/dist';
 import { Lab, PREFIX } from '../support/netns';
 
 const REQUIRED = ['bridge', 'host-local', 'portmap', 'tuning'].map((p) => path.join(DEBIAN_CNI_BIN_DIR, p));
 const missing = [...REQUIRED, '/usr/bin/unshare'].filter((p) => !fs.existsSync(p));
 if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: install containernetworking-plugins and util-linux (.ci/run does)`);
 
-const objects = parseManifest(fs.readFileSync(SEED_MANIFEST, 'utf8'));
+const objects = parseManifest(fixtureManifest('seed-dev'));
 const cm = findObject(objects, 'ConfigMap', 'kube-flannel-cfg');
 const conflist = JSON.parse(cm.data['cni-conf.json']);
 const netConf = JSON.parse(cm.data['net-conf.json']);
@@ -26,7 +25,7 @@ const netConf = JSON.parse(cm.data['net-conf.json']);
 const subnet: SubnetEnv = { network: netConf.Network, subnet: '10.244.1.1/24', mtu: netConf.Backend.MTU - 50, ipMasq: true };
 const POD_MTU = 1330; // the seed: path 1380 - vxlan 50
 
-describe(`cni-conf.json of ${path.relative(process.cwd(), SEED_MANIFEST)} with the real plugins`, () => {
+describe(`cni-conf.json of the seed-dev fixture's manifest with the real plugins`, () => {
   let lab: Lab;
   let node: string;
   let pod: string;
@@ -111,7 +110,7 @@ describe(`cni-conf.json of ${path.relative(process.cwd(), SEED_MANIFEST)} with t
   });
 
   test('pmtud always + baseMss 1200 (same builder): the pod gets tcp_mtu_probing=2 and tcp_base_mss 1200', () => {
-    const text = fs.readFileSync(path.join(__dirname, '..', '..', 'environments', 'seed-dev.yaml'), 'utf8');
+    const text = fs.readFileSync(fixtureFile('seed-dev'), 'utf8');
     const variant = cniConfJson(planText(`${text}\npmtud:\n  mode: always\n  baseMss: 1200\n`, 'seed-variant.yaml').plan);
     const st = chainAdd(variant, subnet, inv);
     expect([sysctl(pod, 'net.ipv4.tcp_mtu_probing'), sysctl(pod, 'net.ipv4.tcp_base_mss')]).toEqual(['2', '1200']);

@@ -9,7 +9,7 @@ import { parseAllDocuments } from 'yaml';
 import { labNamespaces, MtuLab } from '../../lab/engine';
 import { findBinary } from '../../lab/host';
 import { BUSYBOX, IP, imageLikePath } from '../support/netns';
-import { REPO } from '../support/dist';
+import { fixtureFile, fixtureManifest, REPO } from '../support/dist';
 import { loadEnvironmentFile } from '../../src/config/load';
 import { decideDrift, parseProbeLog } from '../../src/report/drift';
 
@@ -17,7 +17,7 @@ import { decideDrift, parseProbeLog } from '../../src/report/drift';
 const LAB_PEER = '192.168.200.2';
 
 function shippedProbe(daemonSet = 'flannel-mtu-probe-cloud-a'): { script: string; env: Record<string, string> } {
-  const objects = parseAllDocuments(fs.readFileSync(path.join(REPO, 'dist', 'seed-dev.k8s.yaml'), 'utf8')).map((d) => d.toJS());
+  const objects = parseAllDocuments(fixtureManifest('seed-dev')).map((d) => d.toJS());
   const ds = objects.find((o) => o?.kind === 'DaemonSet' && o.metadata.name === daemonSet);
   const c = ds.spec.template.spec.containers.find((x: { name: string }) => x.name === 'probe');
   return { script: c.args[0], env: Object.fromEntries(c.env.map((e: { name: string; value?: string }) => [e.name, e.value ?? ''])) };
@@ -134,7 +134,7 @@ describe('path-MTU probe from dist/, on a real kernel', () => {
 
     const log = parseProbeLog(recorded, 'recorded');
     expect(log.results).toHaveLength(4);
-    const decision = decideDrift(loadEnvironmentFile(path.join(REPO, 'environments', 'seed-dev.yaml')).environment, log);
+    const decision = decideDrift(loadEnvironmentFile(fixtureFile('seed-dev')).environment, log);
     // Smallest per direction over the two rounds: 1360 both ways, below the declared 1380.
     expect(decision.links).toEqual([expect.objectContaining({ link: 'sdwan', family: 'ipv4', declared: 1380, measured: 1360, verdict: 'lower', value: 1360 })]);
   }, 180_000);

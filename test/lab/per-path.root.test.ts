@@ -1,4 +1,5 @@
-// mtuMode per-path on a real kernel, every number taken from dist/jumbo-per-path.k8s.yaml: two nodes
+// mtuMode per-path on a real kernel, every number taken from the jumbo-per-path fixture's synthesized
+// manifest: two nodes
 // in a jumbo-frame cloud exchange jumbo pod packets, TCP across the 1380-byte SD-WAN (ICMP
 // frag-needed dropped on the routers) works in both directions because the route-MTU keeper (the
 // script from dist, under busybox sh) holds flannel's routes to the other cloud at the link's MTU and
@@ -12,7 +13,7 @@ import { loadEnvironmentFile } from '../../src/config/load';
 import { synthFiles } from '../../src/synth';
 import { REPO } from '../support/dist';
 
-const ENV_FILE = 'environments/jumbo-per-path.yaml';
+const ENV_FILE = 'test/fixtures/environments/jumbo-per-path.yaml';
 /** flannel v0.28.9's vxlan backend: flannel.1 = Backend.MTU - 50 (pkg/backend/vxlan/device.go L63). */
 const FLANNEL_VXLAN_SUBTRACTS = 50;
 
@@ -30,13 +31,11 @@ interface CloudInputs {
   readonly keeper: { script: string; env: Record<string, string> };
 }
 
-/** What the lab applies, read from the synthesized manifest (refusing a stale one). */
+/** What the lab applies, read from the synthesized manifest. */
 function perPathInputs(): { clouds: [CloudInputs, CloudInputs]; linkPathMtu: number } {
   const manifest = synthFiles([ENV_FILE])[0];
-  const file = path.join(REPO, 'dist', manifest.fileName);
-  if (!fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== manifest.yaml) throw new Error(`${file} is missing or out of date: run \`npm run synth\` first`);
   const { environment } = loadEnvironmentFile(ENV_FILE);
-  const objects: Obj[] = parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => d.toJS());
+  const objects: Obj[] = parseAllDocuments(manifest.yaml).map((d) => d.toJS());
   const envOf = (c: Obj) => Object.fromEntries((c.env ?? []).map((e: Obj) => [e.name, e.value ?? '']));
   const clouds = environment.clouds.map((cloud): CloudInputs => {
     const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `kube-flannel-cfg-${cloud.name}`);
@@ -62,7 +61,7 @@ function perPathInputs(): { clouds: [CloudInputs, CloudInputs]; linkPathMtu: num
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('per-path MTU in network namespaces (dist/jumbo-per-path.k8s.yaml)', () => {
+describe('per-path MTU in network namespaces (the jumbo-per-path fixture, synthesized)', () => {
   const cwd = process.cwd();
   let lab: PerPathLab;
   let inputs: ReturnType<typeof perPathInputs>;

@@ -3,13 +3,13 @@
 // needed: without it the script fails.
 import * as fs from 'fs';
 import { parseAllDocuments } from 'yaml';
-import { SEED_MANIFEST } from '../support/manifest';
+import { fixtureManifest } from '../support/dist';
 import { BUSYBOX, imageLikePath, Lab } from '../support/netns';
 import { buildNode } from '../support/node-model';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = any;
-const objects: Obj[] = parseAllDocuments(fs.readFileSync(SEED_MANIFEST, 'utf8')).map((d) => d.toJS());
+const objects: Obj[] = parseAllDocuments(fixtureManifest('seed-dev')).map((d) => d.toJS());
 const flannel = objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'kube-flannel-ds');
 const probeDs = objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'flannel-mtu-probe-cloud-a');
 

@@ -8,11 +8,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { DEBIAN_CNI_BIN_DIR } from '../../lab/cni';
-import { findObject, parseManifest } from '../support/dist';
-import { initContainerFromYaml, SEED_MANIFEST } from '../support/manifest';
+import { findObject, fixtureManifest, parseManifest } from '../support/dist';
+import { initContainerFromYaml } from '../support/manifest';
 import { BUSYBOX, imageLikePath, PREFIX } from '../support/netns';
 
-const yaml = fs.readFileSync(SEED_MANIFEST, 'utf8');
+const yaml = fixtureManifest('seed-dev');
 const shipped = initContainerFromYaml(yaml, 'install-cni');
 const conflistText: string = findObject(parseManifest(yaml), 'ConfigMap', 'kube-flannel-cfg').data['cni-conf.json'];
 const SETPRIV = '/usr/bin/setpriv';
@@ -20,7 +20,7 @@ for (const p of [SETPRIV, BUSYBOX, ...['bridge', 'host-local', 'portmap', 'tunin
   if (!fs.existsSync(p)) throw new Error(`missing ${p}: install util-linux, busybox and containernetworking-plugins (.ci/run does)`);
 }
 
-describe(`install-cni (script from ${path.relative(process.cwd(), SEED_MANIFEST)})`, () => {
+describe(`install-cni (script from the seed-dev fixture's manifest)`, () => {
   let root: string;
   let bin: string;
   let dest: string;

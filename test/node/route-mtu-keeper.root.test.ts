@@ -9,10 +9,11 @@ import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
 import { findBinary } from '../../lab/host';
 import { BUSYBOX, IP, imageLikePath, Lab, PREFIX, run } from '../support/netns';
+import { fixtureManifest } from '../support/dist';
 import { REPO_ROOT } from '../support/manifest';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const objects: any[] = parseAllDocuments(fs.readFileSync(path.join(REPO_ROOT, 'dist', 'jumbo-per-path.k8s.yaml'), 'utf8')).map((d) => d.toJS());
+const objects: any[] = parseAllDocuments(fixtureManifest('jumbo-per-path')).map((d) => d.toJS());
 const keeper = objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'kube-flannel-ds-aws').spec.template.spec.containers.find((c: { name: string }) => c.name === 'route-mtu-keeper');
 const script: string = keeper.args[0];
 const CANARY = path.join(os.tmpdir(), `${PREFIX}keeper-pwned`);

@@ -5,7 +5,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { findBinary } from '../../lab/host';
-import { initContainerFromYaml, loadInitContainer, mssRule, REPO_ROOT, SEED } from '../support/manifest';
+import { fixtureManifest } from '../support/dist';
+import { initContainerFromYaml, loadInitContainer, mssRule, SEED } from '../support/manifest';
 import { Lab, PREFIX, Xtables } from '../support/netns';
 
 const ic = loadInitContainer('tcp-mss-clamp');
@@ -288,7 +289,7 @@ describe('underlay clamp (FLANNEL-MTU-UNDERLAY)', () => {
   // seed-dev: cloud-a 192.168.1.0/24, cloud-b 10.119.96.0/24, SD-WAN 1380 -> MSS 1340
   const SEED_UL: Record<string, string> = { ...ic.env, HOST_IP: '192.168.1.130' };
   // hybrid-prod: dual-stack, three clouds, v4 and v6 node subnets
-  const hybrid = initContainerFromYaml(fs.readFileSync(path.join(REPO_ROOT, 'dist', 'hybrid-prod.k8s.yaml'), 'utf8'), 'tcp-mss-clamp', 'kube-flannel-ds');
+  const hybrid = initContainerFromYaml(fixtureManifest('hybrid-prod'), 'tcp-mss-clamp', 'kube-flannel-ds');
 
   let lab: Lab;
   let ns: string;

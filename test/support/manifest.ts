@@ -1,7 +1,7 @@
 // Take node scripts out of the synthesized manifest, so root tests test what ships.
-import * as fs from 'fs';
 import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
+import { fixtureFile, fixtureManifest } from './dist';
 
 export interface InitContainerScript {
   /** args[0] of the init container whose command is ['/bin/sh', '-c'] */
@@ -12,7 +12,7 @@ export interface InitContainerScript {
 
 export type NodeScriptName = 'apply-node-mtu' | 'tcp-mss-clamp';
 
-/** Seed numbers of dist/seed-dev.k8s.yaml: path 1380 minus VXLAN 50; MSS = MTU - 40 (v4) / - 60 (v6). */
+/** Seed numbers of the seed-dev fixture's manifest: path 1380 minus VXLAN 50; MSS = MTU - 40 (v4) / - 60 (v6). */
 export const SEED = {
   podMtu: 1330,
   mssV4: 1290,
@@ -20,7 +20,6 @@ export const SEED = {
 } as const;
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
-export const SEED_MANIFEST = path.join(REPO_ROOT, 'dist', 'seed-dev.k8s.yaml');
 
 export function mssRule(dev: string, mss: number): string {
   return `-o ${dev} -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss ${mss}`;
@@ -76,9 +75,8 @@ export function initContainerFromYaml(
 }
 
 /**
- * The script and env the root tests run: from dist/seed-dev.k8s.yaml when it exists.
+ * The script and env the root tests run: from the seed-dev fixture's synthesized manifest.
  */
 export function loadInitContainer(name: NodeScriptName): InitContainerScript & { source: string } {
-  if (!fs.existsSync(SEED_MANIFEST)) throw new Error(`${SEED_MANIFEST} is missing: run \`npm run synth\``);
-  return { ...initContainerFromYaml(fs.readFileSync(SEED_MANIFEST, 'utf8'), name), source: SEED_MANIFEST };
+  return { ...initContainerFromYaml(fixtureManifest('seed-dev'), name), source: `${fixtureFile('seed-dev', false)} (synthesized)` };
 }
