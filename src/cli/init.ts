@@ -51,9 +51,11 @@ function mergePackageJson(existing: PackageJson, scaffold: PackageJson, force: b
   const merged: PackageJson = { ...existing };
   const added: string[] = [];
   const conflicts: string[] = [];
+  const installed = new Set([...Object.keys(existing.dependencies ?? {}), ...Object.keys(existing.devDependencies ?? {})]);
   for (const section of ['scripts', 'dependencies', 'devDependencies'] as const) {
     const have: Record<string, string> = { ...(existing[section] ?? {}) };
     for (const [k, v] of Object.entries(scaffold[section] ?? {})) {
+      if (section !== 'scripts' && installed.has(k)) continue;
       if (!(k in have)) {
         have[k] = v;
         added.push(`${section}.${k}`);
@@ -126,6 +128,6 @@ export function initCommand(): Command {
       const r = init(dir, opts);
       for (const f of r.written) process.stdout.write(`wrote ${f}\n`);
       if (r.merged.length > 0) process.stdout.write(`added to ${path.join(dir, 'package.json')}: ${r.merged.join(', ')}\n`);
-      process.stdout.write(`\nnext: cd ${dir} && npm install && npm run synth   (then npm test checks dist/)\n`);
+      process.stdout.write(`\nnext: ${path.resolve(dir) === process.cwd() ? '' : `cd ${dir} && `}npm install && npm run synth   (then npm test checks dist/)\n`);
     });
 }

@@ -45,7 +45,8 @@ export async function run(argv: readonly string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .addHelpText('after', '\nExit codes: 0 success, 1 bad input or output error (with --json: {"errors": [...]} on stdout), 2 changed (diff) or stale (synth --check).');
-  const named = argv[0] !== undefined && Object.prototype.hasOwnProperty.call(COMMANDS, argv[0]) ? [argv[0]] : Object.keys(COMMANDS);
+  const first = argv[0];
+  const named = first === '--version' || first === '-V' ? [] : first !== undefined && Object.prototype.hasOwnProperty.call(COMMANDS, first) ? [first] : Object.keys(COMMANDS);
   for (const name of named) {
     // addCommand() does not pass these on: without them a usage error in a subcommand calls process.exit.
     program.addCommand(COMMANDS[name]!().exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s) }));
