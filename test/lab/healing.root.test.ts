@@ -7,7 +7,10 @@
 import { labNamespaces } from '../../lab/engine';
 import { renderShrinkReport, runShrinkScenarios, ShrinkReport } from '../../lab/healing';
 import { labInputs } from '../../lab/manifest';
-import { REPO } from '../support/dist';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { fixtureFile, REPO, writeFixtures } from '../support/dist';
 import { requireTools } from '../support/tools';
 
 requireTools();
@@ -17,7 +20,15 @@ describe('a WAN path that shrinks under load: dist/seed-dev with and without tcp
   const inputs = (() => {
     const cwd = process.cwd();
     process.chdir(REPO);
-    try { return labInputs('environments/seed-dev.yaml'); } finally { process.chdir(cwd); }
+    // the seed fixture, written by synth to a temporary dist/ (the examples may be deleted)
+    const dist = fs.mkdtempSync(path.join(os.tmpdir(), `fmlab-dist-${process.pid}-`));
+    try {
+      writeFixtures(dist, ['seed-dev']);
+      return labInputs(fixtureFile('seed-dev', false), dist);
+    } finally {
+      process.chdir(cwd);
+      fs.rmSync(dist, { recursive: true, force: true });
+    }
   })();
 
   beforeAll(async () => {

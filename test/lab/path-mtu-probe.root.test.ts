@@ -1,4 +1,4 @@
-// The path-MTU probe as it ships (script and env from dist/seed-dev.k8s.yaml), run with busybox sh
+// The path-MTU probe as it ships (script and env from the seed-dev fixture's synthesized manifest), run with busybox sh
 // in node A's namespace of the lab, measuring across the routers toward node B's underlay address.
 // The seed declares the SD-WAN at 1380; the lab's link is set to known values around it.
 import { spawn, spawnSync } from 'child_process';

@@ -2,7 +2,7 @@
 // API server, hostNetwork workloads) across the SD-WAN. Node NICs 1400, the SD-WAN carries 1380,
 // ICMP "frag needed" is dropped: a 1616-byte POST from node A to an HTTP server in node B's own
 // namespace (hostNetwork style, B's underlay address) hangs; the tcp-mss-clamp init container of
-// dist/seed-dev.k8s.yaml, with its MSS values (1380 - 40 = 1340) and the lab's own node subnets
+// the seed-dev fixture's manifest, with its MSS values (1380 - 40 = 1340) and the lab's own node subnets
 // in place of the seed's documentation addresses, fixes it on iptables-legacy and iptables-nft,
 // and leaves TCP inside a cloud alone.
 import { spawnSync } from 'child_process';

@@ -23,7 +23,7 @@ function container(c: Obj): { script: string; env: Record<string, string>; caps:
 }
 const init = (name: string) => container(flannel.spec.template.spec.initContainers.find((c: Obj) => c.name === name));
 
-describe('capabilities declared in dist/seed-dev.k8s.yaml are enough, and needed', () => {
+describe('capabilities declared in the seed-dev fixture manifest are enough, and needed', () => {
   let lab: Lab;
   let node: string;
   const paths = new Map<string, string>();

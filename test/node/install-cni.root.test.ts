@@ -1,4 +1,4 @@
-// install-cni (init container) as it ships in dist/seed-dev.k8s.yaml, run with busybox sh as root
+// install-cni (init container) as it ships in the seed-dev fixture's synthesized manifest, run with busybox sh as root
 // with no capabilities (the container declares none): it installs the conflist only when every
 // plugin binary the list runs is in the CNI bin dir, and otherwise fails naming the missing paths
 // and leaves the installed conflist alone. The container's mount points (/etc/kube-flannel,

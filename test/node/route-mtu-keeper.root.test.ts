@@ -1,4 +1,4 @@
-// The route-MTU keeper as shipped in dist/jumbo-per-path.k8s.yaml: static checks, hostile env
+// The route-MTU keeper as shipped in the jumbo-per-path fixture's synthesized manifest: static checks, hostile env
 // values rejected before any command runs, a STATUS_DIR it cannot use refused at once, and its
 // behaviour on a flannel-like node (real VXLAN devices, routes, neighbour and fdb entries) in a
 // throw-away namespace: what it sets and leaves alone, what it logs, when it is ready.
