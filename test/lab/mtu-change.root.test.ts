@@ -9,7 +9,10 @@
 import { labNamespaces } from '../../lab/engine';
 import { ChangeReport, renderChangeReport, runMtuChangeScenario } from '../../lab/healing';
 import { labInputs } from '../../lab/manifest';
-import { REPO } from '../support/dist';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { fixtureFile, REPO, writeFixtures } from '../support/dist';
 import { requireTools } from '../support/tools';
 
 requireTools();
@@ -20,10 +23,15 @@ describe('changing the MTU with traffic flowing: dist/seed-dev lowered by 50 and
   beforeAll(async () => {
     const cwd = process.cwd();
     process.chdir(REPO);
+    // the seed fixture, written by synth to a temporary dist/ (the examples may be deleted)
+    const dist = fs.mkdtempSync(path.join(os.tmpdir(), `fmlab-dist-${process.pid}-`));
     try {
-      report = await runMtuChangeScenario('environments/seed-dev.yaml', labInputs('environments/seed-dev.yaml'));
+      writeFixtures(dist, ['seed-dev']);
+      const seed = fixtureFile('seed-dev', false);
+      report = await runMtuChangeScenario(seed, labInputs(seed, dist));
     } finally {
       process.chdir(cwd);
+      fs.rmSync(dist, { recursive: true, force: true });
     }
     process.stdout.write(renderChangeReport(report));
   }, 400_000);
