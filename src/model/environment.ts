@@ -219,7 +219,7 @@ export interface Cloud extends InterfaceSelection {
   readonly nodeSelector?: Readonly<Record<string, string>>;
   /**
    * Node addresses. The path-MTU probe measures toward the first of each family; otherwise
-   * documentation.
+   * documentation. When the cloud declares `nodeCidrs`, every address must lie in one of them.
    * @default - none
    */
   readonly nodes?: readonly string[];
