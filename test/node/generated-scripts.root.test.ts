@@ -72,7 +72,8 @@ describe('every generated script accepts the env the generator wrote for it', ()
 
   /** Runs one script on a node of `cloud`; returns what went wrong, or null. */
   function runOnNode(s: Script, cloud: api.Cloud, env: api.ResolvedEnvironment): string | null {
-    const hostIp = cloud.nodes?.find((n) => !n.includes(':')) ?? cloud.nodes?.[0] ?? '10.99.0.10';
+    // the cloud's first declared node (cloud c of EDGE is found by its IPv6 address)
+    const hostIp = cloud.nodes?.[0] ?? '10.99.0.10';
     const ns = lab.ns('node');
     // a veth pair inside the namespace (the kernel here has no dummy module), both ends at the NIC MTU
     lab.ip(ns, 'link', 'add', 'eth0', 'mtu', String(cloud.nicMtu), 'type', 'veth', 'peer', 'name', 'eth0p', 'mtu', String(cloud.nicMtu));
@@ -133,6 +134,26 @@ describe('every generated script accepts the env the generator wrote for it', ()
 
   test.each(api.environmentFiles(path.join(REPO, 'environments')).map((f) => path.relative(REPO, f)))('%s', (file) => {
     checkEnvironment(fs.readFileSync(path.join(REPO, file), 'utf8'), file);
+  }, 120_000);
+
+  // The cases issue 16 found: an unnamed link with the probe (reported as a~b), an IPv4-mapped node
+  // subnet written in hex (the plan writes it dotted, as ip6tables-save prints it), a dual-stack
+  // cloud whose node address is IPv6.
+  const EDGE = `name: edge
+flannel: { podNetwork: 10.244.0.0/16, podNetworkV6: "fd00:10:244::/56" }
+clouds:
+  - { name: a, nicMtu: 1500, nodeSelector: { r: a }, nodes: ["10.1.0.10", "fd00:1::10"], nodeCidrs: [10.1.0.0/16, "fd00:1::/64"] }
+  - { name: b, nicMtu: 1500, nodeSelector: { r: b }, nodes: ["10.9.0.10", "::ffff:10.2.0.10"], nodeCidrs: ["::ffff:a02:0/112", 10.9.0.0/16] }
+  - { name: c, nicMtu: 1500, nodeSelector: { r: c }, nodes: ["fd00:3::10", "10.3.0.10"], nodeCidrs: ["fd00:3::/64", 10.3.0.0/16] }
+links:
+  - { between: [a, b], pathMtu: 1400 }
+  - { between: [a, c], pathMtu: 1450, pathMtuV6: 1430 }
+  - { between: [b, c], pathMtu: 1420 }
+probe: { enabled: true }
+`;
+  test('edge cases: an unnamed link with the probe, an IPv4-mapped subnet, IPv6 node addresses', () => {
+    expect(api.planText(EDGE, 'environments/edge.yaml').plan.clouds[1].nodeCidrs).toEqual(['::ffff:10.2.0.0/112', '10.9.0.0/16']);
+    checkEnvironment(EDGE, 'environments/edge.yaml');
   }, 120_000);
 
   test(`${RANDOM_RUNS} random valid environments`, () => {
