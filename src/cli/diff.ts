@@ -8,6 +8,7 @@ import { ResolvedEnvironment } from '../model/environment';
 import { MtuPlan } from '../mtu/plan';
 import { diffPlans, DiffReport, diffReport, DiffSide, OutputSide, PlanDiff, renderDiffMarkdown, rolloutNamespaces } from '../report';
 import { planFile, planText, synthEnvironments } from '../synth';
+import { manifestPath } from './synth';
 
 /** Exit code of `diff` when some environment changed (0: nothing changed, 1: errors). */
 export const EXIT_CHANGED = 2;
@@ -72,11 +73,11 @@ function workingTreeSide(file: string, as: string): DiffSide {
   return { plan, source: file, rolloutNamespaces: rolloutNamespaces(loaded.environment), output: synthesized(loaded.environment, plan, as, file) };
 }
 
-/** The bytes and objects `npm run synth` writes for the environment, in memory; schema errors located at `errorsIn`. */
+/** The bytes and objects `flannel-mtu synth` writes for the environment (its file under OUT), in memory; schema errors located at `errorsIn`. */
 export function synthesized(environment: ResolvedEnvironment, plan: MtuPlan, as: string, errorsIn: string): OutputSide {
   try {
     const [m] = synthEnvironments([{ environment, plan, source: as }]);
-    return { files: { [m.fileName]: m.yaml }, objects: m.objects };
+    return { files: { [manifestPath(m)]: m.yaml }, objects: m.objects };
   } catch (e) {
     throw e instanceof InputError ? new InputError(e.problems.map((p) => ({ ...p, file: errorsIn }))) : e;
   }
