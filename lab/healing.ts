@@ -337,13 +337,14 @@ export function renderShrinkReport(r: ShrinkReport): string {
       if (rs.length === 0) continue;
       const model = wanModel === 'icmp' ? 'ICMP frag-needed dropped' : 'fragments dropped';
       const stalls = rs.map((x) => x.stallMs);
-      const stall = probing ? `${Math.min(...stalls)} best, ${Math.max(...stalls)} worst of ${rs.length}` : `${Math.max(...stalls)} (never resumed)`;
+      const resumed = rs.some((x) => x.recovered);
+      const stall = probing || rs.length > 1 ? `${Math.min(...stalls)} best, ${Math.max(...stalls)} worst of ${rs.length}` : `${stalls[0]}${resumed ? '' : ' (never resumed)'}`;
       const stream = rs.every((x) => x.recovered) ? 'recovered' : `stalled: ${rs.map((x) => `${x.deliveredAfterShrink} B`).join(', ')} delivered`;
       const ok = rs.reduce((n, x) => n + x.posts.ok, 0);
       const started = rs.reduce((n, x) => n + x.posts.started, 0);
       const ms = rs.flatMap((x) => (x.posts.msMin === null ? [] : [x.posts.msMin, x.posts.msMax!]));
       const conns = `${ok}/${started} ok${ms.length ? `, ${Math.min(...ms)}-${Math.max(...ms)} ms` : ''}`;
-      lines.push(`| ${model} | tcp_mtu_probing=${rs[0].podSysctl}${probing ? ' (conflist tuning)' : ' (kernel default)'} | ${stream} | ${probing ? stall : stall.replace(/ \(never resumed\)/, rs.every((x) => !x.recovered) ? ' (never resumed)' : '')} | ${conns} |`);
+      lines.push(`| ${model} | tcp_mtu_probing=${rs[0].podSysctl}${probing ? ' (conflist tuning)' : ' (kernel default)'} | ${stream} | ${stall} | ${conns} |`);
     }
   }
   for (const p of r.probe) {

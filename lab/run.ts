@@ -12,7 +12,7 @@ import { renderWireguardTable, runWireguardScenarios } from './wireguard-scenari
 async function main(argv: string[]): Promise<number> {
   const distAt = argv.indexOf('--dist');
   const dist = distAt >= 0 ? argv[distAt + 1] : 'dist';
-  const file = argv.find((a, i) => !a.startsWith('--') && i !== distAt + 1);
+  const file = argv.find((a, i) => !a.startsWith('--') && (distAt < 0 || i !== distAt + 1));
   if (!file || dist === undefined) {
     process.stderr.write('usage: npm run lab -- environments/<env>.yaml [--no-iperf] [--no-heal] [--dist <dir with the synthesized manifest>]\n');
     return 2;
