@@ -23,7 +23,7 @@ import { findBinary, linkImageTools, pidAlive } from '../lab/host';
 import { formatTable } from '../src/cli/table';
 import { synthFiles } from '../src/synth';
 
-const ENV_FILE = 'environments/jumbo-per-path.yaml';
+const ENV_FILE = 'test/fixtures/environments/jumbo-per-path.yaml';
 const IP = findBinary('ip');
 const BUSYBOX = findBinary('busybox');
 const PREFIX = `fmtu-${process.pid}-kbench-`;
@@ -46,8 +46,6 @@ if (process.getuid?.() !== 0) throw new Error('bench:node needs root (network na
 type Obj = any;
 function shippedKeeper(): { script: string; env: Record<string, string> } {
   const manifest = synthFiles([ENV_FILE])[0];
-  const file = path.join('dist', manifest.fileName);
-  if (!fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== manifest.yaml) throw new Error(`${file} is missing or out of date: run \`npm run synth\` first`);
   const objects: Obj[] = parseAllDocuments(manifest.yaml).map((d) => d.toJS());
   const ds = objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'kube-flannel-ds-aws');
   const c = ds.spec.template.spec.containers.find((x: Obj) => x.name === 'route-mtu-keeper');
@@ -285,7 +283,7 @@ async function main(): Promise<void> {
     for (const r of results) r.idleCpu = cpu.get(r.n);
     const base = results[0];
     const x = (v: number, b: number) => (b > 0 ? `${(v / b).toFixed(1)}x` : '-');
-    process.stdout.write(`route-mtu-keeper from ${ENV_FILE} (dist), busybox sh, remote nodes via flannel.1, half in the other cloud; ratios to N = ${base.n}\n\n`);
+    process.stdout.write(`route-mtu-keeper from ${ENV_FILE} (synthesized), busybox sh, remote nodes via flannel.1, half in the other cloud; ratios to N = ${base.n}\n\n`);
     process.stdout.write(`${formatTable(
       ['nodes', 'start -> ready', `x N=${base.n}`, 'rewrite all -> fixed', `x N=${base.n}`, '(rewrite batch)', 'rewrite CPU', 'one route (median of 5)', `x N=${base.n}`, `idle CPU in ${IDLE_SECONDS} s`, '% of a core'],
       results.map((r) => [

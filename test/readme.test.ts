@@ -9,7 +9,8 @@ import { fixtureFile, REPO } from './support/dist';
 
 const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
 
-test('the README shows what `flannel-mtu plan environments/seed-dev.yaml` prints today', () => {
+// (documentation of the example environment: skipped in a fork that deleted environments/)
+(fs.existsSync(path.join(REPO, 'environments', 'seed-dev.yaml')) ? test : test.skip)('the README shows what `flannel-mtu plan environments/seed-dev.yaml` prints today', () => {
   const cwd = process.cwd();
   process.chdir(REPO);
   try {

@@ -132,7 +132,7 @@ describe('flannel-mtu plan on hostile files', () => {
 
   test('an undefined YAML alias is a located error (it was an uncaught ReferenceError without the file)', () => {
     const file = path.join(dir, 'alias.yaml');
-    fs.writeFileSync(file, fs.readFileSync(path.join(REPO, 'environments', 'seed-dev.yaml'), 'utf8').replace('name: cloud-b', 'name: *cloud'));
+    fs.writeFileSync(file, fs.readFileSync(path.join(REPO, 'test/fixtures/environments/seed-dev.yaml'), 'utf8').replace('name: cloud-b', 'name: *cloud'));
     const r = spawnSync(CLI, ['plan', file], { cwd: REPO, encoding: 'utf8', timeout: 30_000 });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^error: ${file.replace(/[.]/g, '\\.')}:\\d+:\\d+: YAML aliases \\(\\*name\\) are not supported in environment files: write the value out\\n$`));
