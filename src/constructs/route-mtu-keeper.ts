@@ -28,7 +28,7 @@ export const ROUTE_MTU_KEEPER_VOLUME: k8s.Volume = {
 
 /**
  * A sidecar in a per-path flannel pod that keeps the link's overlay MTU on flannel's routes to
- * other clouds' pod subnets: `ip route replace <flannel's route> mtu <link overlay MTU>`.
+ * other clouds' pod subnets: `ip route change <flannel's route> mtu <link overlay MTU>`.
  *
  * In per-path mode flannel.1, cni0 and the pods run at their own cloud's maximum; only the route
  * holds traffic to another cloud to the link's MTU, so that the node tells its own pods
@@ -38,6 +38,8 @@ export const ROUTE_MTU_KEEPER_VOLUME: k8s.Volume = {
  * periodically. It finds each route's remote node through flannel's own trail (gateway -> `ip
  * neigh` lladdr -> `bridge fdb` dst), its cloud through `nodeCidrs`, changes only the mtu attribute,
  * leaves routes inside its own cloud alone, and is Ready only while every route carries its MTU.
+ * A pass is linear in the routes (each table read once, one awk join, one `ip -force -batch`);
+ * `npm run bench:node` measures it up to 5000 nodes.
  */
 export class RouteMtuKeeper extends Construct {
   /** The sidecar to pass to `FlannelNetwork` for this cloud. */
@@ -76,7 +78,7 @@ export class RouteMtuKeeper extends Construct {
         STATUS_DIR: ROUTE_MTU_KEEPER_STATUS_DIR,
         RECHECK_SECONDS: String(recheck),
       },
-      // ip route replace; reading routes, neighbours and the fdb and `ip monitor` need nothing.
+      // ip route change; reading routes, neighbours and the fdb and `ip monitor` need nothing.
       capabilities: ['NET_ADMIN'],
       volumeMounts: [{ name: ROUTE_MTU_KEEPER_VOLUME.name, mountPath: ROUTE_MTU_KEEPER_STATUS_DIR }],
     });
