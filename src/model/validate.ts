@@ -54,14 +54,16 @@ const SELECTOR_TERM = new RegExp(`^${SELECTOR_TERM_ERE}$`);
 const IMAGE_REF = /^[a-z0-9]([a-z0-9._/-]*[a-z0-9])?(:\d+)?(\/[a-z0-9._-]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 
 /**
- * Bounds on the work one environment can cause: reading stops after MAX_PROBLEMS problems, and
- * lists and mappings longer than these are refused (each is far above any real cluster).
+ * Bounds on the work one environment can cause: reading stops after LIMITS.problems problems, and
+ * lists and mappings longer than these are refused. clouds and nodeCidrsPerCloud also bound what is
+ * generated: every node's clamp carries the other clouds' subnets, and at 16 clouds of 8 subnets
+ * the largest DaemonSet is about 320 kB, well below the 1.5 MB etcd stores per object.
  */
 export const LIMITS = {
   problems: 50,
-  clouds: 64,
+  clouds: 16,
   nodesPerCloud: 256,
-  nodeCidrsPerCloud: 16,
+  nodeCidrsPerCloud: 8,
   nodeSelectorLabels: 32,
   namespaces: 100,
   selectorChars: 1024,
@@ -530,8 +532,9 @@ function readClouds(r: Reader, value: Json): { clouds: Cloud[]; names: string[] 
     }
     let nodeCidrs: string[] | undefined;
     if ('nodeCidrs' in obj) {
-      const l = r.list(obj.nodeCidrs, [...path, 'nodeCidrs'], LIMITS.nodeCidrsPerCloud) ?? [];
-      if (l.length === 0) r.fail([...path, 'nodeCidrs'], 'expected at least one CIDR, or leave nodeCidrs out');
+      const listed = r.list(obj.nodeCidrs, [...path, 'nodeCidrs'], LIMITS.nodeCidrsPerCloud);
+      if (listed?.length === 0) r.fail([...path, 'nodeCidrs'], 'expected at least one CIDR, or leave nodeCidrs out');
+      const l = listed ?? [];
       nodeCidrs = [];
       const own: Cidr[] = [];
       l.forEach((c, j) => {

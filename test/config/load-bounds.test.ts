@@ -145,9 +145,16 @@ describe('parseEnvironment: refusals with file and line', () => {
   });
 
   test('fails on more clouds than the bound, at the list', () => {
-    const clouds = Array.from({ length: 65 }, (_, i) => `  - { name: c${i}, nicMtu: 1400 }`).join('\n');
+    const clouds = Array.from({ length: 17 }, (_, i) => `  - { name: c${i}, nicMtu: 1400 }`).join('\n');
     expect(inputErrors(`name: x\nflannel: { podNetwork: 10.244.0.0/16 }\nclouds:\n${clouds}\n`)).toEqual([
-      'environments/dev.yaml:4:3: clouds: expected at most 64 entries, got 65',
+      'environments/dev.yaml:4:3: clouds: expected at most 16 entries, got 17',
+    ]);
+  });
+
+  test('fails on more node subnets per cloud than the bound', () => {
+    const cidrs = Array.from({ length: 9 }, (_, i) => `10.1.${i}.0/24`).join(', ');
+    expect(inputErrors(SEED.replace('nicMtu: 1400\n  - name: cloud-b\n    nicMtu: 1400', `nicMtu: 1400\n    nodeCidrs: [${cidrs}]\n  - name: cloud-b\n    nicMtu: 1400\n    nodeCidrs: [10.2.0.0/16]`))).toEqual([
+      'environments/dev.yaml:7:16: clouds[0].nodeCidrs: expected at most 8 entries, got 9',
     ]);
   });
 });
