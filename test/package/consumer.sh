@@ -121,6 +121,8 @@ app.synth();
 process.stdout.write(`typed: pod MTU ${plan.podMtu}\n`);
 EOF
 npx tsc -p . || fail "the consumer's tsc refused the public API"
+# the same app through package.json's exports (moduleResolution node16), as newer projects resolve it
+npx tsc -p . --module node16 --moduleResolution node16 --outDir out16 || fail "tsc with node16 resolution (exports map) refused the public API"
 node out/app.js > "$work/app.out"
 grep -qx "typed: pod MTU 1350" "$work/app.out" || fail "typed plan: $(cat "$work/app.out")"
 grep -q '"MTU": 1380' ts-out/seed-dev.k8s.yaml || fail "the app's seed chart has no Backend.MTU 1380"
