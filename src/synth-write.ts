@@ -164,6 +164,10 @@ function resolveOut(out: string): string {
   }
   const real = st.isSymbolicLink() ? fs.realpathSync(abs) : abs;
   if (!fs.statSync(real).isDirectory()) throw outputError(out, 'the output path is a file, not a directory: move it away or give another --out');
+  const cwd = fs.realpathSync(process.cwd());
+  if (cwd === real || cwd.startsWith(`${real}${path.sep}`)) {
+    throw outputError(out, 'is the current directory or contains it: give synth an output directory of its own (it replaces the directory as a whole)');
+  }
   return real;
 }
 

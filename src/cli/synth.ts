@@ -79,6 +79,10 @@ export function synth(opts: SynthOptions = {}): number {
       throw new InputError([{ file: envDir, message: `cannot read the environments directory: ${(e as NodeJS.ErrnoException).code ?? e}` }]);
     }
     if (files.length === 0) throw new InputError([{ file: envDir, message: 'no environment files (*.yaml) found' }]);
+    const outAbs = path.resolve(out);
+    if (files.some((f) => path.resolve(f).startsWith(`${outAbs}${path.sep}`))) {
+      throw new InputError([{ file: out, message: `contains the environment files (${envDir}): give synth an output directory of its own` }]);
+    }
     // cdk8s, the constructs and the schema load only here: plan, diff and explain never need them.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { synthFiles } = require('../synth') as typeof import('../synth');

@@ -192,6 +192,25 @@ describe('flannel-mtu synth', () => {
     if (fs.existsSync('ro')) fs.chmodSync('ro', 0o755);
   });
 
+  test('an output directory that is the current directory, or holds the environments: refused', async () => {
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), `flannel-mtu-envs-${process.pid}-`));
+    try {
+      fs.cpSync('environments', elsewhere, { recursive: true });
+      expect(await cli('synth', '--environments', elsewhere, '--out', '.')).toEqual({ code: 1, stdout: '', stderr: 'error: .: is the current directory or contains it: give synth an output directory of its own (it replaces the directory as a whole)\nnothing was written\n' });
+      fs.mkdirSync('sub');
+      process.chdir('sub');
+      expect((await cli('synth', '--environments', elsewhere, '--out', '..')).stderr).toContain('error: ..: is the current directory or contains it');
+      process.chdir(tmp);
+    } finally {
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
+    expect((await cli('synth', '--out', '.')).stderr).toBe('error: .: contains the environment files (environments): give synth an output directory of its own\nnothing was written\n');
+    fs.mkdirSync('out');
+    fs.renameSync('environments', 'out/environments');
+    expect((await cli('synth', '--environments', 'out/environments', '--out', 'out')).stderr).toBe('error: out: contains the environment files (out/environments): give synth an output directory of its own\nnothing was written\n');
+    expect(fs.readdirSync('out')).toEqual(['environments']);
+  });
+
   test('a write that fails half-way (file size limit, like a full disk) leaves the previous set and no temp files', () => {
     expect(spawnSync(CLI, ['synth'], { cwd: tmp }).status).toBe(0);
     const before = tree('dist');
