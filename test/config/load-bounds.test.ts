@@ -6,20 +6,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { loadEnvironmentFile, MAX_ENVIRONMENT_BYTES, parseEnvironment } from '../../src/config';
 import { InputError, resolveEnvironment } from '../../src/model';
-import { inputErrors, SEED_TEXT } from '../support/input-errors';
+import { errorLines, inputErrors, SEED_TEXT } from '../support/input-errors';
 
 const SEED = SEED_TEXT;
 
 /** The error lines of loading a file, as the CLI prints them. */
-function loadErrors(file: string): string[] {
-  try {
-    loadEnvironmentFile(file);
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return (e as Error).message.split('\n');
-  }
-  throw new Error('expected an InputError');
-}
+const loadErrors = (file: string) => errorLines(() => loadEnvironmentFile(file));
 
 describe('loadEnvironmentFile: only a bounded regular file is read', () => {
   let dir: string;

@@ -1,7 +1,6 @@
 import { parseEnvironment } from '../../src/config';
-import { InputError } from '../../src/model';
 import { planText } from '../../src/synth';
-import { inputErrors, SEED_TEXT } from '../support/input-errors';
+import { inputErrors, planErrors, SEED_TEXT } from '../support/input-errors';
 
 const SEED = SEED_TEXT;
 
@@ -175,16 +174,6 @@ describe('parseEnvironment', () => {
   });
 });
 
-/** The plan's located errors for a file, as the CLI prints them. */
-function planErrors(text: string): string[] {
-  try {
-    planText(text, 'environments/dev.yaml');
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return (e as Error).message.split('\n');
-  }
-  throw new Error('expected an InputError');
-}
 
 // Seed: path 1380 - vxlan 50 = pod MTU 1330, MSS 1330 - 40 = 1290 (the upper bound of pmtud.baseMss).
 describe('pmtud', () => {

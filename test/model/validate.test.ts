@@ -1,6 +1,6 @@
 // Refusals the loader and the plan add for issue 16: each is input that `plan` used to accept
 // and that then broke in synth or on the nodes. Messages are checked whole, with file and line.
-import { InputError } from '../../src/model';
+import { planErrors } from '../support/input-errors';
 import { planText, synthEnvironments } from '../../src';
 
 const TWO = (extra = '', cloudA = '', cloudB = '') => `name: dev
@@ -23,15 +23,7 @@ links:
 ${extra}`;
 
 /** Error lines of planning the text, as the CLI prints them; fails the test if it plans. */
-function refused(text: string): string[] {
-  try {
-    planText(text, 'environments/dev.yaml');
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return (e as Error).message.split('\n');
-  }
-  throw new Error('expected an InputError');
-}
+const refused = (text: string) => planErrors(text);
 
 /** Plans and synthesizes: what `plan` accepts must synthesize. */
 function synthesizes(text: string): void {
