@@ -10,7 +10,9 @@ import { WgLabMode } from '../../lab/engine';
 import { labInputs } from '../../lab/manifest';
 import { renderReport } from '../../lab/scenarios';
 import { renderWireguardTable, runWireguardScenarios, WireguardReport } from '../../lab/wireguard-scenarios';
+import { manifestPath } from '../../src/cli/synth';
 import { synthFiles } from '../../src/synth';
+import { writeOutput } from '../../src/synth-write';
 import { REPO } from '../support/dist';
 
 const FIXTURES = 'test/fixtures/environments';
@@ -21,7 +23,8 @@ const reports: WireguardReport[] = [];
 beforeAll(() => {
   process.chdir(REPO);
   dist = fs.mkdtempSync(path.join(os.tmpdir(), 'fmlab-wgdist-'));
-  for (const m of synthFiles(['wg-seed', 'wg-dual', 'wg-auto'].map((e) => `${FIXTURES}/${e}.yaml`))) fs.writeFileSync(path.join(dist, m.fileName), m.yaml);
+  // as `flannel-mtu synth` writes them: OUT/<env>/<env>.k8s.yaml
+  writeOutput(dist, synthFiles(['wg-seed', 'wg-dual', 'wg-auto'].map((e) => `${FIXTURES}/${e}.yaml`)).map((m) => ({ path: manifestPath(m), content: m.yaml })));
 });
 afterAll(() => {
   process.chdir(cwd);
