@@ -106,7 +106,7 @@ export interface RolloutRestartProps {
  *   Kustomization, kustomize-controller applies objects one by one in a fixed kind order (fluxcd/pkg
  *   ssa/sort.go: DaemonSet and Job are unlisted there and fall back to API group order, so
  *   apps/DaemonSet before batch/Job), and the Job's first step waits for the DaemonSet's new
- *   generation to roll out. So one Kustomization for `dist/<env>.k8s.yaml` is correct; set
+ *   generation to roll out. So one Kustomization for `dist/<env>/` is correct; set
  *   `wait: true` and a `timeout` above the Job's run time to see its result in the status.
  * - The namespaces must exist: their Roles are applied into them (the Job does not create them).
  */
