@@ -10,7 +10,9 @@ import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
 import { linkName, ResolvedEnvironment } from '../src/model/environment';
 import { loadEnvironmentFile } from '../src/config/load';
+import { manifestPath } from '../src/cli/synth';
 import { synthFiles } from '../src/synth';
+import { writeOutput } from '../src/synth-write';
 
 /** flannel v0.28.9's vxlan backend: flannel.1 = Backend.MTU - 50 (pkg/backend/vxlan/device.go L63). */
 export const FLANNEL_VXLAN_SUBTRACTS = 50;
@@ -69,6 +71,12 @@ function scriptContainer(daemonSet: Obj, name: string): ScriptContainer {
   const c = daemonSet.spec.template.spec.initContainers.find((x: Obj) => x.name === name);
   if (!c) throw new Error(`init container ${name} not found`);
   return { script: c.args[0], env: Object.fromEntries((c.env ?? []).map((e: Obj) => [e.name, e.value ?? ''])) };
+}
+
+/** Writes the manifests of `files` into `dir` as `flannel-mtu synth` writes dist/ (`<dir>/<env>/<env>.k8s.yaml`); returns `dir`. */
+export function synthInto(dir: string, files: readonly string[]): string {
+  writeOutput(dir, synthFiles(files).map((m) => ({ path: manifestPath(m), content: m.yaml })));
+  return dir;
 }
 
 /** Reads the lab's numbers from `dist/<name>/<name>.k8s.yaml`, refusing a manifest that a fresh synth would change. */

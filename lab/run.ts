@@ -5,22 +5,32 @@
  * Everything it creates is removed on exit, also when interrupted.
  */
 import { renderChangeReport, renderShrinkReport, runMtuChangeScenario, runShrinkScenarios } from './healing';
-import { labInputs } from './manifest';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { labInputs, synthInto } from './manifest';
 import { renderReport, runScenarios } from './scenarios';
 import { renderWireguardTable, runWireguardScenarios } from './wireguard-scenarios';
 
 async function main(argv: string[]): Promise<number> {
   const distAt = argv.indexOf('--dist');
-  const dist = distAt >= 0 ? argv[distAt + 1] : 'dist';
   const file = argv.find((a, i) => !a.startsWith('--') && (distAt < 0 || i !== distAt + 1));
-  if (!file || dist === undefined) {
-    process.stderr.write('usage: npm run lab -- environments/<env>.yaml [--no-iperf] [--no-heal] [--dist <dir with the synthesized manifest>]\n');
+  if (!file || (distAt >= 0 && argv[distAt + 1] === undefined)) {
+    process.stderr.write('usage: npm run lab -- environments/<env>.yaml [--no-iperf] [--no-heal] [--dist <dir with the synthesized manifest> | --synth]\n');
     return 2;
   }
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     process.stderr.write('npm run lab needs root: it creates network namespaces, VXLAN or WireGuard devices and iptables rules (run it with sudo)\n');
     return 2;
   }
+  // --synth: an environment without a committed manifest (a test fixture) is synthesized to a temporary dist/
+  const dist = argv.includes('--synth') ? synthInto(fs.mkdtempSync(path.join(os.tmpdir(), 'fmlab-synth-')), [file]) : distAt >= 0 ? argv[distAt + 1] : 'dist';
+  // on 'exit', so an interrupt (process.exit below) removes it too
+  if (argv.includes('--synth')) process.on('exit', () => fs.rmSync(dist, { recursive: true, force: true }));
+  return runLab(argv, file, dist);
+}
+
+async function runLab(argv: string[], file: string, dist: string): Promise<number> {
   const inputs = labInputs(file, dist);
   const log = (l: string) => process.stderr.write(`${l}\n`);
   if (inputs.backend === 'wireguard') {

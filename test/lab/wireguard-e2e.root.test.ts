@@ -7,12 +7,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { WgLabMode } from '../../lab/engine';
-import { labInputs } from '../../lab/manifest';
+import { labInputs, synthInto } from '../../lab/manifest';
 import { renderReport } from '../../lab/scenarios';
 import { renderWireguardTable, runWireguardScenarios, WireguardReport } from '../../lab/wireguard-scenarios';
-import { manifestPath } from '../../src/cli/synth';
-import { synthFiles } from '../../src/synth';
-import { writeOutput } from '../../src/synth-write';
 import { REPO } from '../support/dist';
 
 const FIXTURES = 'test/fixtures/environments';
@@ -22,9 +19,8 @@ const reports: WireguardReport[] = [];
 
 beforeAll(() => {
   process.chdir(REPO);
-  dist = fs.mkdtempSync(path.join(os.tmpdir(), 'fmlab-wgdist-'));
   // as `flannel-mtu synth` writes them: OUT/<env>/<env>.k8s.yaml
-  writeOutput(dist, synthFiles(['wg-seed', 'wg-dual', 'wg-auto'].map((e) => `${FIXTURES}/${e}.yaml`)).map((m) => ({ path: manifestPath(m), content: m.yaml })));
+  dist = synthInto(fs.mkdtempSync(path.join(os.tmpdir(), 'fmlab-wgdist-')), ['wg-seed', 'wg-dual', 'wg-auto'].map((e) => `${FIXTURES}/${e}.yaml`));
 });
 afterAll(() => {
   process.chdir(cwd);
