@@ -157,6 +157,12 @@ probe: { enabled: true }
     checkEnvironment(EDGE, 'environments/edge.yaml');
   }, 120_000);
 
+  test('edge case: dual-stack wireguard with one tunnel for both families (the IPv6 clamp rule is on flannel-wg)', () => {
+    const wg = EDGE.replace('flannel: { podNetwork: 10.244.0.0/16,', 'flannel: { backend: wireguard, tunnelMode: auto, podNetwork: 10.244.0.0/16,');
+    expect(api.planText(wg, 'environments/edge-wg.yaml').plan.devices).toMatchObject({ overlay: 'flannel-wg', overlayV6: 'flannel-wg' });
+    checkEnvironment(wg, 'environments/edge-wg.yaml');
+  }, 120_000);
+
   test(`${RANDOM_RUNS} random valid environments`, () => {
     fc.assert(fc.property(validDocument, (doc) => checkEnvironment(toYaml(doc), 'environments/fuzz.yaml')), { numRuns: RANDOM_RUNS, seed: 1616 });
   }, 600_000);

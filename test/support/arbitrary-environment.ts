@@ -15,6 +15,7 @@ const NAMES = ['aws', 'onprem', 'gcp-eu', 'chicago', 'houston', 'cloud-a', 'clou
 export const validDocument: fc.Arbitrary<Obj> = fc
   .record({
     backend: fc.constantFrom('vxlan', 'vxlan', 'wireguard'),
+    tunnelMode: fc.constantFrom(undefined, 'separate', 'auto'),
     dualStack: fc.boolean(),
     names: fc.uniqueArray(fc.constantFrom(...NAMES), { minLength: 1, maxLength: 4 }),
     nics: fc.array(fc.integer({ min: 1280, max: 9216 }), { minLength: 4, maxLength: 4 }),
@@ -66,6 +67,7 @@ export const validDocument: fc.Arbitrary<Obj> = fc
         podNetwork: '10.244.0.0/16',
         ...(v6 && { podNetworkV6: 'fd00:10:244::/56' }),
         ...(g.backend === 'vxlan' && g.vni !== undefined && { vni: g.vni }),
+        ...(g.backend === 'wireguard' && g.tunnelMode !== undefined && { tunnelMode: g.tunnelMode }),
       },
       clouds,
       ...(links.length > 0 && { links }),
