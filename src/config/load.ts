@@ -103,11 +103,20 @@ export function readEnvironmentText(file: string): string {
     const stat = fs.fstatSync(fd);
     if (!stat.isFile()) throw new InputError([{ file, message: `not a regular file (${kind(stat)}): an environment file must be a regular YAML file` }]);
     if (stat.size > MAX_ENVIRONMENT_BYTES) throw new InputError([{ file, message: `the file has ${stat.size} bytes, more than the ${MAX_ENVIRONMENT_BYTES} an environment file may have` }]);
-    const buffer = Buffer.alloc(MAX_ENVIRONMENT_BYTES + 1);
+    // Read in chunks until EOF, never more than one byte past the bound: the size stat gives may be
+    // stale or 0 (a file that grows, a procfs file), and zeroing 1 MiB per file would cost more than
+    // parsing it.
+    const chunks: Buffer[] = [];
     let length = 0;
-    for (let n = -1; n !== 0 && length < buffer.length; length += n) n = fs.readSync(fd, buffer, length, buffer.length - length, null);
-    if (length > MAX_ENVIRONMENT_BYTES) throw new InputError([{ file, message: `the file has more than the ${MAX_ENVIRONMENT_BYTES} bytes an environment file may have` }]);
-    text = buffer.toString('utf8', 0, length);
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, MAX_ENVIRONMENT_BYTES + 1 - length));
+      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      length += n;
+      if (length > MAX_ENVIRONMENT_BYTES) throw new InputError([{ file, message: `the file has more than the ${MAX_ENVIRONMENT_BYTES} bytes an environment file may have` }]);
+    }
+    text = Buffer.concat(chunks, length).toString('utf8');
   } catch (e) {
     if (e instanceof InputError) throw e;
     throw new InputError([{ file, message: `cannot read the environment file: ${(e as NodeJS.ErrnoException).code ?? e}` }]);
