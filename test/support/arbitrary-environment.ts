@@ -30,8 +30,10 @@ export const validDocument: fc.Arbitrary<Obj> = fc
       namespaces: fc.uniqueArray(fc.constantFrom('default', 'ingress-nginx', 'shop', 'payments'), { minLength: 1, maxLength: 3 }),
       selector: fc.option(fc.constantFrom('!flannel-mtu.io/skip-rollout', 'app=web', 'tier!=db,app'), { nil: undefined }),
     }), { nil: undefined }),
-    vni: fc.option(fc.constantFrom(1, 4096, 9999, 10000, 9999999, 10000000), { nil: undefined }),
+    vni: fc.option(fc.constantFrom(1, 1, 4096, 9999, 9999999, 10000000), { nil: undefined }),
     mssClamp: fc.boolean(),
+    pmtud: fc.option(fc.record({ mode: fc.constantFrom('off', 'blackhole', 'always'), baseMss: fc.option(fc.integer({ min: 536, max: 1200 }), { nil: undefined }) }), { nil: undefined }),
+    iface: fc.option(fc.constantFrom(['eth0'], ['ens5', 'eth0']), { nil: undefined }),
   })
   .map((g) => {
     const v6 = g.dualStack;
@@ -68,6 +70,7 @@ export const validDocument: fc.Arbitrary<Obj> = fc
         ...(v6 && { podNetworkV6: 'fd00:10:244::/56' }),
         ...(g.backend === 'vxlan' && g.vni !== undefined && { vni: g.vni }),
         ...(g.backend === 'wireguard' && g.tunnelMode !== undefined && { tunnelMode: g.tunnelMode }),
+        ...(g.iface !== undefined && { iface: g.iface }),
       },
       clouds,
       ...(links.length > 0 && { links }),
@@ -75,6 +78,7 @@ export const validDocument: fc.Arbitrary<Obj> = fc
       ...(g.probe && clouds.length > 1 && { probe: { enabled: true, intervalSeconds: 60 } }),
       ...(g.rollout && { rollout: { namespaces: g.rollout.namespaces, ...(g.rollout.selector && { selector: g.rollout.selector }) } }),
       ...(perPath && { mtuMode: 'per-path' }),
+      ...(g.pmtud !== undefined && { pmtud: { mode: g.pmtud.mode, ...(g.pmtud.baseMss !== undefined && g.pmtud.mode !== 'off' && { baseMss: g.pmtud.baseMss }) } }),
     };
   });
 
