@@ -401,6 +401,16 @@ export const WIREGUARD_PADDING = 16;
 
 const floorPadding = (n: number) => n - (n % WIREGUARD_PADDING);
 
+/** The smallest packet a wireguard device above its `fit` loses although it fits: floorPadding(fit) + 1. */
+export function paddingCliffStart(fit: number): number {
+  return floorPadding(fit) + 1;
+}
+
+/** The device MTU flannel gives a backend's devices when `Backend.MTU` is left out: the NIC minus what it subtracts. */
+export function upstreamDeviceMtu(backend: BackendType, nicMtu: number): number {
+  return nicMtu - BACKEND_OVERHEADS[backend].flannelSubtracts;
+}
+
 /** One flannel wireguard device: the inner families it carries and the underlay families it may use. */
 export interface WireguardTunnel {
   readonly device: string;

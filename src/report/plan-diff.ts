@@ -1,7 +1,7 @@
 import { BackendType, MtuMode, ResolvedEnvironment } from '../model/environment';
 import { formatProblem, formatYamlPath } from '../model/errors';
 import { FLANNEL_DAEMON_SET, flannelDaemonSetName } from '../constructs/names';
-import { Constraint, familyName, IpFamily, MtuPlan, PathPlan, peerLinks, UnderlayClamp } from '../mtu/plan';
+import { Constraint, familyName, IpFamily, MtuPlan, paddingCliffStart, PathPlan, peerLinks, UnderlayClamp, upstreamDeviceMtu } from '../mtu/plan';
 import { renderMermaid } from './mermaid';
 import { diffOutputs, OutputDiff, OutputSide } from './output-diff';
 
@@ -443,7 +443,7 @@ function risk(status: DiffStatus, o: MtuPlan | null, n: MtuPlan | null, rolls: b
 function wireguardCliff(o: MtuPlan, n: MtuPlan): string {
   const over = n.wireguardTunnels.filter((t) => o.podMtu > t.fit);
   if (over.length === 0) return '';
-  const lost = over.map((t) => `${t.device} ${t.fit - (t.fit % 16) + 1}-${o.podMtu} bytes (fit ${t.fit})`).join(', ');
+  const lost = over.map((t) => `${t.device} ${paddingCliffStart(t.fit)}-${o.podMtu} bytes (fit ${t.fit})`).join(', ');
   return `; until flannel rolls on a node its wireguard devices keep ${o.podMtu}, above the new fit, and WireGuard's 16-byte padding blackholes every packet of ${lost} there, not only the bytes above the fit: TCP crosses (the MSS holds it to a multiple of 16), other traffic of those sizes does not until the node is rolled`;
 }
 
@@ -452,7 +452,8 @@ function wireguardCliff(o: MtuPlan, n: MtuPlan): string {
  * flannel's default NIC - 80, and where that is above a device's fit the padding cliff applies.
  */
 function wireguardAdoption(n: MtuPlan): string {
-  const over = n.wireguardTunnels.flatMap((t) => n.clouds.filter((c) => c.nicMtu - 80 > t.fit).map((c) => `${t.device} in ${c.name} (${c.nicMtu - 80} > fit ${t.fit}: ${t.fit - (t.fit % 16) + 1} bytes and up)`));
+  const upstream = (nicMtu: number) => upstreamDeviceMtu('wireguard', nicMtu);
+  const over = n.wireguardTunnels.flatMap((t) => n.clouds.filter((c) => upstream(c.nicMtu) > t.fit).map((c) => `${t.device} in ${c.name} (${upstream(c.nicMtu)} > fit ${t.fit}: ${paddingCliffStart(t.fit)} bytes and up)`));
   if (over.length === 0) return '';
   return `; replacing an upstream flannel, a node keeps flannel's default wireguard devices (NIC - 80) until flannel rolls there, and WireGuard's 16-byte padding blackholes every packet from the fit rounded down to 16 up on ${over.join(', ')}: TCP crosses (the MSS holds it to a multiple of 16), other traffic of those sizes does not until the node is rolled`;
 }
