@@ -839,7 +839,20 @@ function withoutUndefined(value: Json): Json {
  * resolves to an equal one. Throws one InputError listing every problem, each with its YAML path.
  */
 export function resolveEnvironment(environment: Environment): ResolvedEnvironment {
+  // What this module returned is deeply frozen, so it is still what was validated: no second pass
+  // (synth resolves each environment in the loader, the plan and the chart).
+  if (RESOLVED.has(environment)) return environment as ResolvedEnvironment;
   return toEnvironment(environment);
+}
+
+const RESOLVED = new WeakSet<object>();
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 /**
@@ -877,5 +890,8 @@ export function toEnvironment(document: Json, defaultName?: string): ResolvedEnv
     });
   }
   if (r.problems.length > 0) throw new InputError(r.problems);
-  return { name: name!, flannel: flannel as ResolvedFlannelSettings, clouds, links, mssClamp, images, ...(rollout && { rollout }), probe, mtuMode, pmtud, imagePullSecrets, distribution, ...(netpol && { netpol }) };
+  // A copy, so that no object of the caller's is frozen along with it.
+  const environment: ResolvedEnvironment = deepFreeze(structuredClone({ name: name!, flannel: flannel as ResolvedFlannelSettings, clouds, links, mssClamp, images, ...(rollout && { rollout }), probe, mtuMode, pmtud, imagePullSecrets, distribution, ...(netpol && { netpol }) }));
+  RESOLVED.add(environment);
+  return environment;
 }

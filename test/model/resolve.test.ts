@@ -59,3 +59,18 @@ describe('resolveEnvironment', () => {
     expect(api.validateObjects(chart.toJson())).toEqual([]);
   });
 });
+
+describe('a resolved environment', () => {
+  test('is frozen, so resolving it again can return it as validated', () => {
+    const once = api.resolveEnvironment(MINIMAL);
+    expect(Object.isFrozen(once.clouds[0])).toBe(true);
+    expect(api.resolveEnvironment(once)).toBe(once);
+  });
+
+  test('is a copy: the caller\'s objects are not frozen, and a changed copy is validated again', () => {
+    const nodeSelector = { region: 'a' };
+    const once = api.resolveEnvironment({ ...MINIMAL, clouds: [{ name: 'a', nicMtu: 1400, nodeSelector }] });
+    expect(Object.isFrozen(nodeSelector)).toBe(false);
+    expect(() => api.resolveEnvironment({ ...once, clouds: [{ ...once.clouds[0]!, nicMtu: 100 }] })).toThrow(/clouds\[0\]\.nicMtu/);
+  });
+});
