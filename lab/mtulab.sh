@@ -555,7 +555,10 @@ apply_wan_model() {
 flush_caches() {
   local r
   for r in "${ROLES[@]}"; do
+    # both families: a path MTU learnt over IPv6 in one WAN model (ICMPv6 let through) would make
+    # the node fragment outer packets in the next one and hide its blackhole
     ipn "$r" route flush cache 2>/dev/null
+    ipn "$r" -6 route flush cache 2>/dev/null
     ipn "$r" tcp_metrics flush all 2>/dev/null
   done
   return 0
