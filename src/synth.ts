@@ -1,10 +1,11 @@
-import { App, Yaml } from 'cdk8s';
+import { App } from 'cdk8s';
 import { FlannelChart } from './charts/flannel-chart';
 import { InputError, Problem } from './model/errors';
 import { Environment, ResolvedEnvironment } from './model/environment';
 import { resolveEnvironment } from './model/validate';
 import { MtuPlan } from './mtu/plan';
 import { planFile } from './synth-plan';
+import { manifestYaml } from './synth-yaml';
 export { planFile, planText } from './synth-plan';
 export type { PlannedFile } from './synth-plan';
 import { validateObjects } from './validation/kubernetes-schema';
@@ -36,8 +37,12 @@ export function synthEnvironments(inputs: ReadonlyArray<{ environment: Environme
   }
   if (problems.length > 0) throw new InputError(problems);
 
-  const app = new App({ outdir: '/nonexistent-flannel-mtu-outdir' });
-  const charts = inputs.map(({ environment, plan, source, warnings }) => ({ source, environment, warnings, chart: new FlannelChart(app, environment.name, plan ? { environment, plan } : { environment }) }));
+  // One App per environment: cdk8s prepares and validates the whole App for every chart it
+  // renders, so one App holding every chart would make synth quadratic in the environments.
+  const charts = inputs.map(({ environment, plan, source, warnings }) => {
+    const app = new App({ outdir: '/nonexistent-flannel-mtu-outdir' });
+    return { source, environment, warnings, chart: new FlannelChart(app, environment.name, plan ? { environment, plan } : { environment }) };
+  });
   return charts.map(({ source, environment, warnings, chart }) => {
     const objects = chart.toJson();
     const violations = validateObjects(objects);
@@ -55,7 +60,7 @@ export function synthEnvironments(inputs: ReadonlyArray<{ environment: Environme
       plan: chart.plan,
       model: resolveEnvironment(environment),
       warnings: warnings ?? chart.plan.warnings.map((w) => (source ? { ...w, file: source } : w)),
-      yaml: `${header}\n${Yaml.stringify(...objects)}`,
+      yaml: `${header}\n${manifestYaml(objects)}`,
       objects,
     };
   });

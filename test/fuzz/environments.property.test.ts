@@ -12,10 +12,12 @@
 //     MSS = pod MTU - 40 / - 60 (vxlan; wireguard's may be lower), and the clamp's rules carry it;
 //   - every device name is one Linux accepts (at most 15 characters);
 //   - the same file gives the same bytes twice, and under another locale (one child process under
-//     cs_CZ.UTF-8 synthesizes every accepted file again).
+//     cs_CZ.UTF-8 synthesizes every accepted file again);
+//   - below its header the manifest is byte for byte cdk8s's Yaml.stringify of its objects.
 import { spawnSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as path from 'path';
+import { Yaml } from 'cdk8s';
 import * as fc from 'fast-check';
 import { parseAllDocuments } from 'yaml';
 import * as api from '../../src';
@@ -55,6 +57,9 @@ function check(text: string): void {
   const manifest = synth();
   expect(synth().yaml).toBe(manifest.yaml);
   invariants(planned.loaded.environment, planned.plan, manifest);
+  // After its two header lines, the manifest is what cdk8s's own serializer prints (src/synth-yaml.ts).
+  const headerEnd = manifest.yaml.indexOf('\n', manifest.yaml.indexOf('\n') + 1) + 1;
+  expect(manifest.yaml.slice(headerEnd)).toBe(Yaml.stringify(...manifest.objects));
   accepted.push({ text, hash: sha(manifest.yaml) });
   counts.accepted++;
   expect(Date.now() - started).toBeLessThan(CASE_BOUND_MS);

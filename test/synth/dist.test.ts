@@ -105,6 +105,12 @@ test('per-path (jumbo-per-path): AWS 9001 -> Backend.MTU 9001, pods 8951; on-pre
   }
 });
 
+test('synthesized together, each fixture gets the bytes it gets alone (each chart has an App of its own)', () => {
+  const files = FIXTURES.map((name) => fixtureFile(name, false));
+  const together = synthFiles(files).map((m) => m.yaml);
+  expect(together).toEqual(files.map((f) => synthFiles([f])[0].yaml));
+});
+
 describe('consistency: every MTU number in the manifests agrees with the plan', () => {
   // The fixtures as synthesized, and the committed example manifests while there are examples.
   const cases: Array<[string, string, () => string]> = [
