@@ -45,20 +45,21 @@ let context: StringifyContext | undefined;
  * Each string's text per context (key or value, depth): the node scripts are the same strings in
  * every environment, and scanning a script for yaml's rules costs more than laying out the rest.
  */
-const written = new Map<string, Map<string, string>>();
+const written: Array<Array<Map<string, string>>> = [[], []];
 /** Bounds what a long-lived process (a test run, a server) keeps of `written`. */
 const MAX_REMEMBERED = 20_000;
+const indents: string[] = [];
+const indent = (depth: number) => (indents[depth] ??= INDENT_STEP.repeat(depth));
 
 function stringText(value: string, depth: number, implicitKey: boolean): string {
   // '<<' is YAML 1.1's merge key, for which yaml picks another tag than the string's.
   if (value === '<<') throw new NotPlainData();
-  const where = `${implicitKey ? 'key' : 'value'}@${depth}`;
-  let texts = written.get(where);
-  if (!texts) written.set(where, (texts = new Map()));
+  const byDepth = written[implicitKey ? 1 : 0];
+  const texts = (byDepth[depth] ??= new Map());
   let text = texts.get(value);
   if (text === undefined) {
     context ??= libraryContext();
-    text = stringifyString({ value }, { ...context, indent: INDENT_STEP.repeat(depth), implicitKey, actualString: true });
+    text = stringifyString({ value }, { ...context, indent: indent(depth), implicitKey, actualString: true });
     if (texts.size >= MAX_REMEMBERED) texts.clear();
     texts.set(value, text);
   }
@@ -82,7 +83,8 @@ function scalar(value: unknown, depth: number): string {
 
 function isPlainObject(value: object): value is Record<string, unknown> {
   const proto = Object.getPrototypeOf(value);
-  return (proto === Object.prototype || proto === null) && Object.getOwnPropertySymbols(value).length === 0 && typeof (value as { toJSON?: unknown }).toJSON !== 'function';
+  // Symbol keys need no check: yaml, like this file, writes what Object.keys lists.
+  return (proto === Object.prototype || proto === null) && typeof (value as { toJSON?: unknown }).toJSON !== 'function';
 }
 
 function isEmptyCollection(value: object): boolean {
@@ -97,7 +99,7 @@ function isEmptyCollection(value: object): boolean {
 function collection(value: object, depth: number, seen: Set<object>, out: string[]): void {
   if (seen.has(value)) throw new NotPlainData();
   seen.add(value);
-  const newline = `\n${INDENT_STEP.repeat(depth)}`;
+  const newline = `\n${indent(depth)}`;
   if (Array.isArray(value)) {
     if (value.length === 0) return void out.push('[]');
     for (let i = 0; i < value.length; i++) {

@@ -4,6 +4,7 @@ import { isMap, isNode, isScalar, LineCounter, parseDocument, visit } from 'yaml
 import { clip, InputError, Problem, YamlPath } from '../model/errors';
 import { ResolvedEnvironment } from '../model/environment';
 import { toEnvironment } from '../model/validate';
+import { readPlainYaml } from './plain-yaml';
 
 /** An environment read from a file, with a way back from YAML paths to lines. */
 export interface LoadedEnvironment {
@@ -30,6 +31,30 @@ export function parseEnvironment(text: string, file: string): LoadedEnvironment 
     const column = cr.index - Math.max(before.lastIndexOf('\n'), before.lastIndexOf('\r'));
     throw new InputError([{ file, line, column, message: 'line ends in a lone carriage return (CR): save the file with LF or CRLF line endings' }]);
   }
+  const defaultName = path.basename(file).replace(/\.ya?ml$/, '');
+  // Most files are plain block YAML, read without building yaml's node tree; the tree is built
+  // only to locate a problem, or when the text is anything else (see plain-yaml.ts).
+  const plain = readPlainYaml(text);
+  if (plain !== undefined) {
+    let located: ReturnType<typeof parseLocated> | undefined;
+    const locate: LoadedEnvironment['locate'] = (yamlPath, atKey) => (located ??= parseLocated(text, file)).locate(yamlPath, atKey);
+    try {
+      return { file, environment: toEnvironment(plain, defaultName), locate };
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      // Refused: read again below, where the error gets its line.
+    }
+  }
+  const { value, locate } = parseLocated(text, file);
+  try {
+    return { file, environment: toEnvironment(value, defaultName), locate };
+  } catch (e) {
+    throw e instanceof InputError ? e.locatedIn(file, locate) : e;
+  }
+}
+
+/** The document's value with yaml, with a way back from YAML paths to lines; YAML-level problems are thrown located. */
+function parseLocated(text: string, file: string): { value: unknown; locate: LoadedEnvironment['locate'] } {
   const lineCounter = new LineCounter();
   // uniqueKeys is checked below with a Set: the library's own check is quadratic in the keys of a map.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
@@ -77,12 +102,7 @@ export function parseEnvironment(text: string, file: string): LoadedEnvironment 
     }
     return undefined;
   };
-  const defaultName = path.basename(file).replace(/\.ya?ml$/, '');
-  try {
-    return { file, environment: toEnvironment(doc.toJS(), defaultName), locate };
-  } catch (e) {
-    throw e instanceof InputError ? e.locatedIn(file, locate) : e;
-  }
+  return { value: doc.toJS(), locate };
 }
 
 /**

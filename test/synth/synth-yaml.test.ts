@@ -86,8 +86,10 @@ describe('manifest YAML is byte for byte what cdk8s prints', () => {
     expect(documentYaml(['top', { level: ['seq'] }])).toBe(cdk8s(['top', { level: ['seq'] }]));
   });
 
-  test('an object with a null prototype is plain data', () => {
+  test('an object with a null prototype is plain data; symbol keys are left out, as yaml does', () => {
     const o = Object.assign(Object.create(null), { a: 'yes', b: { c: [] } });
     expect(plainDataYaml(o)).toBe(cdk8s({ a: 'yes', b: { c: [] } }));
+    const withSymbol = { a: 1, [Symbol('s')]: 2 };
+    expect(plainDataYaml(withSymbol)).toBe(cdk8s(withSymbol));
   });
 });
