@@ -29,8 +29,11 @@ const parseOptions = new Document().options;
 const PLAIN_KEY = /^[A-Za-z0-9_][A-Za-z0-9_./-]*$/;
 /** Characters that start something other than a plain scalar (flow, alias, tag, block scalar, directive...). */
 const INDICATOR = /^[-?:,[\]{}#&*!|>'"%@`]/;
-/** What only yaml reads: tabs, BOM, NUL and other controls, NEL and the Unicode line separators. */
-const NOT_PLAIN_TEXT = /[\t\ufeff\u0085\u2028\u2029\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f]/;
+/**
+ * What only yaml reads: tabs, BOM, NUL and other controls, NEL and the Unicode line separators, and
+ * the other characters JavaScript's trim() takes for white space where YAML sees content (NBSP...).
+ */
+const NOT_PLAIN_TEXT = /[\t\ufeff\u0085\u2028\u2029\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/;
 
 /** A plain scalar as yaml's core schema resolves it (`42`, `true`, `~`, `0x1f`, `1e3`, or a string). */
 function resolvePlain(text: string): Value {
@@ -130,9 +133,12 @@ function flowItems(text: string): { items: string[]; rest: string } {
   return notPlain();
 }
 
+/** yaml refuses longer implicit keys. */
+const MAX_IMPLICIT_KEY = 1024;
+
 /** A key as a plain word that yaml reads as this string, new in `map`. */
 function plainKey(key: string, map: Record<string, Value>): string {
-  if (!PLAIN_KEY.test(key) || key === '__proto__' || resolvePlain(key) !== key || Object.hasOwn(map, key)) notPlain();
+  if (key.length > MAX_IMPLICIT_KEY || !PLAIN_KEY.test(key) || key === '__proto__' || resolvePlain(key) !== key || Object.hasOwn(map, key)) notPlain();
   return key;
 }
 

@@ -43,7 +43,7 @@ const SCALARS = [
   'true', 'True', 'TRUE', 'tRue', 'false', 'yes', 'on', 'null', 'Null', 'NULL', '~', '', 'a b', 'a  b', 'a#b', 'a #b', 'a:b', 'a: b', 'a:', ':a',
   '-a', '- a', '-', '-1.5', '?a', '? a', '@a', '`a', '%a', '!a', '!!str a', '&a a', '*a', '|', '>', '|-', "'q'", '"q"', "'it''s'", "'a'b'", '"a\\nb"',
   '"a # b"', "'a # b'", '"a" b', '"a"#b', '[a, b]', '[a, [b]]', '[]', '{}', '{a: b}', '{a: b, a: c}', '{a:b}', '[a: b]', '["a", \'b\']', '[a,]', '[,a]',
-  '[a b, c]', '[1, true, ~, x]', '2001:db8::1', '"2001:db8::1"', '[10.0.0.1, "2001:db8::1"]', 'http://x/y', '10.0.0.0/8', 'é', 'naïve ✓', '---',
+  '[a b, c]', '[1, true, ~, x]', '2001:db8::1', '"2001:db8::1"', '[10.0.0.1, "2001:db8::1"]', 'http://x/y', '10.0.0.0/8', 'é', 'naïve ✓', 'nbsp\u00a0', '\u00a0lead', 'ideographic\u3000space', '---',
   '...', 'a,b', 'a]', 'a}', '1_000', '0775', '12:30', '2001-12-14', 'a\\b', "a'b", 'a"b', '[a # c]', '[x"y, z"]', "[x'y, z']", '{a: [b]}', '{ topology.kubernetes.io/zone: eu-1a }',
 ];
 /** Scalars it must read (most values in environment files look like these). */
@@ -102,7 +102,7 @@ const render = (root: { [key: string]: Tree }) =>
 
 const document = fc.dictionary(key, tree, { minKeys: 1, maxKeys: 4 }).chain(render);
 /** One character inserted, removed or replaced, or a line's indent changed. */
-const corrupted = fc.tuple(document, fc.nat(), fc.constantFrom(' ', '\t', ':', '-', '#', '"', "'", '[', ']', '{', '}', ',', '\n', '&', '*', '|', 'x', '\ufeff', '\u2028', '')).map(([text, at, c]) => {
+const corrupted = fc.tuple(document, fc.nat(), fc.constantFrom(' ', '\t', ':', '-', '#', '"', "'", '[', ']', '{', '}', ',', '\n', '&', '*', '|', 'x', '\ufeff', '\u2028', '\u00a0', '\u3000', '')).map(([text, at, c]) => {
   const i = at % (text.length + 1);
   return `${text.slice(0, i)}${c}${text.slice(i + (at % 3 === 0 ? 1 : 0))}`;
 });
@@ -154,7 +154,7 @@ describe('the plain YAML reader gives what yaml gives, or leaves the text to yam
     const leftAlone = [
       '', '# only a comment\n', '---\nname: a\n', 'name: a\n...\n', '%YAML 1.2\n---\na: 1\n', '- a\n', 'just a scalar\n', 'a: 1\na: 2\n',
       'a: &x 1\nb: *x\n', 'a: |\n  text\n', 'a: >\n  text\n', 'a: !!str 1\n', 'a:\n\tb: 1\n', '\ufeffa: 1\n', 'a: "esc\\n"\n', 'a: b\n  c\n',
-      'a:\n  - b\n - c\n', 'a: [b,\n  c]\n', '? a\n: b\n', '"a": 1\n', 'a: {b: {c: d}}\n', 'a:\n-\n', 'a: [x"y, z"]\n', 'a: b\n  c\n', 'a:\n  b: x\n    c\n', '- a: x\n   b\n', 'a:\n  - x\n    y\n', '1: x\n', 'true: x\n', '__proto__: x\n',
+      'a:\n  - b\n - c\n', 'a: [b,\n  c]\n', '? a\n: b\n', '"a": 1\n', 'a: {b: {c: d}}\n', 'a:\n-\n', 'a: [x"y, z"]\n', 'a: b\n  c\n', 'a:\n  b: x\n    c\n', '- a: x\n   b\n', 'a:\n  - x\n    y\n', '1: x\n', 'true: x\n', '__proto__: x\n', 'a: b\u00a0\n', '\u00a0a: b\n', `${'k'.repeat(1025)}: v\n`, `a: {${'k'.repeat(1025)}: v}\n`,
     ];
     for (const text of leftAlone) expect({ text, plain: readPlainYaml(text) }).toEqual({ text, plain: undefined });
     // ...and what it reads: indentless sequences, flow maps and sequences, quotes, comments, CRLF.
