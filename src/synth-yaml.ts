@@ -46,8 +46,9 @@ let context: StringifyContext | undefined;
  * every environment, and scanning a script for yaml's rules costs more than laying out the rest.
  */
 const written: Array<Array<Map<string, string>>> = [[], []];
-/** Bounds what a long-lived process (a test run, a server) keeps of `written`. */
-const MAX_REMEMBERED = 20_000;
+/** Bounds what a long-lived process (a test run, a server) keeps in `written`, in characters. */
+const MAX_REMEMBERED_CHARS = 16 * 1024 * 1024;
+let rememberedChars = 0;
 const indents: string[] = [];
 const indent = (depth: number) => (indents[depth] ??= INDENT_STEP.repeat(depth));
 
@@ -60,8 +61,12 @@ function stringText(value: string, depth: number, implicitKey: boolean): string 
   if (text === undefined) {
     context ??= libraryContext();
     text = stringifyString({ value }, { ...context, indent: indent(depth), implicitKey, actualString: true });
-    if (texts.size >= MAX_REMEMBERED) texts.clear();
-    texts.set(value, text);
+    rememberedChars += value.length + text.length;
+    if (rememberedChars > MAX_REMEMBERED_CHARS) {
+      for (const maps of written) maps.length = 0;
+      rememberedChars = value.length + text.length;
+    }
+    (byDepth[depth] ??= new Map()).set(value, text);
   }
   return text;
 }
