@@ -154,7 +154,8 @@ interface ProbeLine {
 function startProber(probe: { script: string; env: Readonly<Record<string, string>> }, namespace: string, toolbox: string, interval: number, status: string) {
   const targets = probe.env.PROBE_TARGETS.split('\n').map((l) => l.replace(/^(\S+ \S+ 4) \S+ /, `$1 ${LAB_ADDR.nodeBUnderlay} `)).join('\n');
   const child = spawn(IP, ['netns', 'exec', namespace, path.join(toolbox, 'sh'), '-c', probe.script], {
-    env: { ...probe.env, PROBE_TARGETS: targets, PROBE_INTERVAL: String(interval), PROBE_STATUS: status, PATH: toolbox },
+    // NODE_NAME stands in for the kubelet's spec.nodeName (one lab peer: any name picks it)
+    env: { ...probe.env, NODE_NAME: 'lab-node-a', PROBE_TARGETS: targets, PROBE_INTERVAL: String(interval), PROBE_STATUS: status, PATH: toolbox },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

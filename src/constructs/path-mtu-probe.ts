@@ -37,7 +37,8 @@ const METRICS_DIR = '/run/path-mtu-probe-metrics';
 
 /**
  * A DaemonSet on one cloud's nodes that measures the underlay path MTU to a node in every other
- * cloud (DF pings, binary search, at most ~30 packets per peer and round) and compares it with the
+ * cloud (DF pings, binary search, at most ~30 packets per peer and round; each node picks its peer
+ * among the declared ones by its node name, so the load spreads) and compares it with the
  * value the plan was derived from. It reports one JSON log line per link and round, and is Ready
  * only while every measured path carries at least what was declared, so an alert on unready pods
  * fires when an SD-WAN path shrinks. It never changes the network (NET_RAW only, for ping).
@@ -57,7 +58,7 @@ export class PathMtuProbe extends Construct {
       script: nodeScript('path-mtu-probe.sh'),
       env: {
         PROBE_CLOUD: props.cloud.name,
-        PROBE_TARGETS: props.targets.map((t) => `${t.link} ${t.to} ${t.family} ${t.peer} ${t.declaredMtu} ${t.maxMtu}`).join('\n'),
+        PROBE_TARGETS: props.targets.map((t) => `${t.link} ${t.to} ${t.family} ${t.peers.join(',')} ${t.declaredMtu} ${t.maxMtu}`).join('\n'),
         PROBE_MARGIN: String(props.marginBytes ?? 10),
         PROBE_INTERVAL: String(props.intervalSeconds ?? 300),
         PROBE_STATUS: `${STATUS_DIR}/status`,
@@ -79,6 +80,8 @@ export class PathMtuProbe extends Construct {
             automountServiceAccountToken: false,
             containers: [{
               ...container,
+              // the node's name picks which of the peers it measures toward
+              env: [...(container.env ?? []), { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
               readinessProbe: {
                 exec: { command: ['grep', '-qx', 'healthy', `${STATUS_DIR}/status`] },
                 periodSeconds: 30,

@@ -8,8 +8,11 @@ export interface ProbeTarget {
   readonly to: string;
   readonly link: string;
   readonly family: 4 | 6;
-  /** The first declared node of `to` with an address of this family. */
-  readonly peer: string;
+  /**
+   * Every declared node of `to` with an address of this family, in the file's order (each address once). Each probing
+   * node starts at its own one (picked from its node name) and moves on only past peers that do not answer.
+   */
+  readonly peers: readonly string[];
   /** The path MTU the plan assumed for this link and family. */
   readonly declaredMtu: number;
   /** Upper bound of the search: the smaller NIC MTU of the two clouds. */
@@ -17,8 +20,9 @@ export interface ProbeTarget {
 }
 
 /**
- * What each cloud's path-MTU probe measures: for every other cloud, one declared node per address
- * family, with the link's planned path MTU. Clouds without a node of a family are not probed over it.
+ * What each cloud's path-MTU probe measures: for every other cloud and address family, toward the
+ * declared nodes of that family, with the link's planned path MTU. Clouds without a node of a family
+ * are not probed over it.
  */
 export function probeTargets(env: ResolvedEnvironment, plan: MtuPlan): ProbeTarget[] {
   const nic = new Map(env.clouds.map((c) => [c.name, c.nicMtu]));
@@ -30,9 +34,9 @@ export function probeTargets(env: ResolvedEnvironment, plan: MtuPlan): ProbeTarg
       const path = plan.paths.find((p) => p.kind === 'link' && p.name === linkName(link))!;
       const families: Array<[4 | 6, (ip: string) => boolean, number | null]> = [[4, isIpv4, path.pathMtu], [6, isIpv6, path.pathMtuV6]];
       for (const [family, isFamily, declaredMtu] of families) {
-        const peer = nodes.get(to)!.find(isFamily);
-        if (peer === undefined || declaredMtu === null) continue;
-        targets.push({ from: from.name, to, link: linkName(link), family, peer, declaredMtu, maxMtu: Math.min(nic.get(from.name)!, nic.get(to)!) });
+        const peers = [...new Set(nodes.get(to)!.filter(isFamily))];
+        if (peers.length === 0 || declaredMtu === null) continue;
+        targets.push({ from: from.name, to, link: linkName(link), family, peers, declaredMtu, maxMtu: Math.min(nic.get(from.name)!, nic.get(to)!) });
       }
     }
   }

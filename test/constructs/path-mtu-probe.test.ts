@@ -14,10 +14,29 @@ describe('PathMtuProbe (the seed-dev fixture, synthesized)', () => {
       ['flannel-mtu-probe-cloud-a', { 'topology.kubernetes.io/region': 'cloud-a', 'kubernetes.io/os': 'linux' }],
       ['flannel-mtu-probe-cloud-b', { 'topology.kubernetes.io/region': 'cloud-b', 'kubernetes.io/os': 'linux' }],
     ]);
-    const env = (name: string) => Object.fromEntries(findObject(seed, 'DaemonSet', name).spec.template.spec.containers[0].env.map((e: K8sObject) => [e.name, e.value]));
-    // The SD-WAN link was declared at 1380; both NICs are 1400, the search's upper bound.
-    expect(env('flannel-mtu-probe-cloud-a').PROBE_TARGETS).toBe('sdwan cloud-b 4 10.119.96.10 1380 1400');
-    expect(env('flannel-mtu-probe-cloud-b').PROBE_TARGETS).toBe('sdwan cloud-a 4 192.168.1.130 1380 1400');
+    const env = (name: string) => Object.fromEntries(findObject(seed, 'DaemonSet', name).spec.template.spec.containers[0].env.map((e: K8sObject) => [e.name, e.value ?? e.valueFrom]));
+    // The SD-WAN link was declared at 1380; both NICs are 1400, the search's upper bound. The peers
+    // are the other cloud's `nodes`, in the file's order: cloud-b has one (10.119.96.10), cloud-a
+    // two (192.168.1.130 dev-master, 192.168.1.131 dev-worker), so cloud-b's nodes spread over both.
+    expect(env('flannel-mtu-probe-cloud-a')).toMatchObject({ PROBE_CLOUD: 'cloud-a', PROBE_TARGETS: 'sdwan cloud-b 4 10.119.96.10 1380 1400' });
+    expect(env('flannel-mtu-probe-cloud-b')).toMatchObject({ PROBE_CLOUD: 'cloud-b', PROBE_TARGETS: 'sdwan cloud-a 4 192.168.1.130,192.168.1.131 1380 1400' });
+    // Each node picks its peer from its own name: the kubelet fills NODE_NAME in.
+    for (const name of ['flannel-mtu-probe-cloud-a', 'flannel-mtu-probe-cloud-b']) expect(env(name).NODE_NAME).toEqual({ fieldRef: { fieldPath: 'spec.nodeName' } });
+  });
+
+  test('dual stack, three clouds (the hybrid-prod fixture): one line per other cloud and family, every node of the family a peer', () => {
+    const prod = parseManifest(fixtureManifest('hybrid-prod'));
+    const targets = (cloud: string) => findObject(prod, 'DaemonSet', `flannel-mtu-probe-${cloud}`).spec.template.spec.containers[0].env.find((e: K8sObject) => e.name === 'PROBE_TARGETS').value.split('\n');
+    // Read by hand from test/fixtures/environments/hybrid-prod.yaml: every cloud lists one IPv4 and
+    // one IPv6 node. onprem's links, in the file's order: dx to aws-eu (pathMtu 1500, no pathMtuV6
+    // so IPv6 is declared at 1500 too; max min(1500, 9001) = 1500), sdwan to gcp-eu (1420 and
+    // pathMtuV6 1410; max min(1500, 1460) = 1460).
+    expect(targets('onprem')).toEqual([
+      'dx aws-eu 4 10.20.1.10 1500 1500',
+      'dx aws-eu 6 2001:db8:20::10 1500 1500',
+      'sdwan gcp-eu 4 10.156.0.10 1420 1460',
+      'sdwan gcp-eu 6 2001:db8:60::10 1410 1460',
+    ]);
   });
 
   test('sends pings only: NET_RAW, no API token, hostNetwork, Ready only while healthy', () => {
@@ -69,7 +88,7 @@ describe('README: the example alert rules', () => {
 
   test('every expression names a series the probe writes, and a status it can have', () => {
     const rules = parseAllDocuments(block)[0].toJS().spec.groups.flatMap((g: K8sObject) => g.rules);
-    expect(rules.map((r: K8sObject) => r.alert)).toEqual(['FlannelMtuPathTooSmall', 'FlannelMtuPeerUnreachable', 'FlannelMtuProbeStale', 'FlannelMtuPathWasted']);
+    expect(rules.map((r: K8sObject) => r.alert)).toEqual(['FlannelMtuPathTooSmall', 'FlannelMtuPeerUnreachable', 'FlannelMtuPeerSilent', 'FlannelMtuProbeStale', 'FlannelMtuPathWasted']);
     for (const r of rules) {
       const names = [...String(r.expr).matchAll(/flannel_mtu_probe_[a-z_]+/g)].map((m) => m[0]);
       expect(names.length).toBeGreaterThan(0);

@@ -15,6 +15,8 @@ import { decideDrift, parseProbeLog } from '../../src/report/drift';
 
 /** Node B's underlay address in the lab: the only address the probe may target. */
 const LAB_PEER = '192.168.200.2';
+/** Stands in for the kubelet's spec.nodeName (NODE_NAME is a valueFrom): with one peer, any name picks it. */
+const NODE_NAME = 'lab-node-a';
 
 function shippedProbe(daemonSet = 'flannel-mtu-probe-cloud-a'): { script: string; env: Record<string, string> } {
   const objects = parseAllDocuments(fixtureManifest('seed-dev')).map((d) => d.toJS());
@@ -40,6 +42,7 @@ describe('path-MTU probe from dist/, on a real kernel', () => {
   const probe = (targets = labTargets, overrides: Record<string, string> = {}) => {
     const env = {
       ...shipped.env,
+      NODE_NAME,
       PROBE_TARGETS: targets,
       PROBE_INTERVAL: '0',
       PROBE_STATUS: status,
@@ -117,7 +120,7 @@ describe('path-MTU probe from dist/, on a real kernel', () => {
     const round = (n: (typeof nodes)[number]) => {
       const p = shippedProbe(n.ds);
       const targets = p.env.PROBE_TARGETS.split('\n').map((l) => l.replace(/^(\S+ \S+ 4) \S+ /, `$1 ${n.peer} `)).join('\n');
-      const env = { ...p.env, PROBE_TARGETS: targets, PROBE_INTERVAL: '0', PROBE_STATUS: status, PROBE_METRICS_DIR: textfile, PATH: toolbox };
+      const env = { ...p.env, NODE_NAME: `lab-${n.ns.toLowerCase()}`, PROBE_TARGETS: targets, PROBE_INTERVAL: '0', PROBE_STATUS: status, PROBE_METRICS_DIR: textfile, PATH: toolbox };
       const r = spawnSync(IP, ['netns', 'exec', `${lab.labId}-${n.ns}`, BUSYBOX, 'sh', '-c', p.script], { env, encoding: 'utf8', timeout: 60_000 });
       return `${r.stdout}${r.stderr}`.split('\n').filter((l) => l !== '').map((l) => `[pod/${n.ds}-lab/probe] ${l}`);
     };
@@ -151,7 +154,7 @@ describe('path-MTU probe from dist/, on a real kernel', () => {
     fs.mkdirSync(textfile);
     const ns = `${lab.labId}-nodeA`;
     const before = Math.floor(Date.now() / 1000);
-    const env = { ...shipped.env, PROBE_TARGETS: labTargets, PROBE_INTERVAL: '0', PROBE_STATUS: status, PROBE_METRICS_DIR: textfile, PATH: toolbox };
+    const env = { ...shipped.env, NODE_NAME, PROBE_TARGETS: labTargets, PROBE_INTERVAL: '0', PROBE_STATUS: status, PROBE_METRICS_DIR: textfile, PATH: toolbox };
     const r = spawnSync(IP, ['netns', 'exec', ns, setpriv, '--bounding-set', '-all,+net_raw', '--', BUSYBOX, 'sh', '-c', shipped.script], { env, encoding: 'utf8', timeout: 60_000 });
     const after = Math.ceil(Date.now() / 1000);
     expect(r.stderr).toBe('');
@@ -174,6 +177,8 @@ describe('path-MTU probe from dist/, on a real kernel', () => {
       expect(value(`flannel_mtu_probe_declared_path_mtu_bytes{${link}}`)).toBe('1380');
       const state = (s: string) => `flannel_mtu_probe_status{family="ipv4",from="cloud-a",link="sdwan",peer="192.168.200.2",status="${s}",to="cloud-b"}`;
       expect(['healthy', 'too-small', 'wasted', 'unreachable'].map((s) => value(state(s)))).toEqual(['0', '1', '0', '0']);
+      // the one peer answered (too-small is not a silent peer): none skipped
+      expect(value(`flannel_mtu_probe_unanswered_peers{${link}}`)).toBe('0');
       const last = Number(value(`flannel_mtu_probe_last_round_timestamp_seconds{${link}}`));
       expect(last).toBeGreaterThanOrEqual(before);
       expect(last).toBeLessThanOrEqual(after);
@@ -185,7 +190,7 @@ describe('path-MTU probe from dist/, on a real kernel', () => {
   test('a textfile directory it cannot write, or none, is reported on stderr, and the probe goes on probing', () => {
     fs.chownSync(textfile, 65534, 65534);
     fs.rmSync(path.join(textfile, 'flannel-mtu-probe.prom'), { force: true });
-    const env = { ...shipped.env, PROBE_TARGETS: labTargets, PROBE_INTERVAL: '0', PROBE_STATUS: status, PROBE_METRICS_DIR: textfile, PATH: toolbox };
+    const env = { ...shipped.env, NODE_NAME, PROBE_TARGETS: labTargets, PROBE_INTERVAL: '0', PROBE_STATUS: status, PROBE_METRICS_DIR: textfile, PATH: toolbox };
     // Root without CAP_DAC_OVERRIDE (as in the pod) cannot write into a directory another user owns.
     const r = spawnSync(IP, ['netns', 'exec', `${lab.labId}-nodeA`, findBinary('setpriv'), '--bounding-set', '-all,+net_raw', '--', BUSYBOX, 'sh', '-c', shipped.script], { env, encoding: 'utf8', timeout: 60_000 });
     expect(r.stderr).toContain(`path-mtu-probe: cannot write metrics to ${textfile}`);
@@ -214,10 +219,18 @@ describe('path-MTU probe from dist/, on a real kernel', () => {
   test.each<[string, string, Record<string, string>, string]>([
     ['a command in the peer', 'sdwan cloud-b 4 $(reboot) 1380 1400', {}, "PROBE_TARGETS: bad peer address '$(reboot)'"],
     ['a glob in the peer (set -f)', 'sdwan cloud-b 4 * 1380 1400', {}, "PROBE_TARGETS: bad peer address '*'"],
-    ['a declared MTU above the search bound', target('1401'), {}, `PROBE_TARGETS: expected '<link> <to> <family> <ip> <declared> <max>' with 576 <= declared <= max <= 9216, got '${target('1401')}'`],
-    ['a huge number', target('99999999999999999999', '99999999999999999999'), {}, `PROBE_TARGETS: expected '<link> <to> <family> <ip> <declared> <max>' with 576 <= declared <= max <= 9216, got '${target('99999999999999999999', '99999999999999999999')}'`],
-    ['a leading zero (octal in $((...)))', target('01380'), {}, `PROBE_TARGETS: expected '<link> <to> <family> <ip> <declared> <max>' with 576 <= declared <= max <= 9216, got '${target('01380')}'`],
-    ['an IPv6 MTU below 1280', target('1279', '1400', '6'), {}, `PROBE_TARGETS: expected '<link> <to> <family> <ip> <declared> <max>' with 1280 <= declared <= max <= 9216, got '${target('1279', '1400', '6')}'`],
+    ['a command after a good peer', `sdwan cloud-b 4 ${LAB_PEER},$(reboot) 1380 1400`, {}, "PROBE_TARGETS: bad peer address '$(reboot)'"],
+    ['an empty peer in the list', `sdwan cloud-b 4 ${LAB_PEER},,${LAB_PEER} 1380 1400`, {}, `PROBE_TARGETS: bad peer list '${LAB_PEER},,${LAB_PEER}'`],
+    ['a trailing comma', `sdwan cloud-b 4 ${LAB_PEER}, 1380 1400`, {}, `PROBE_TARGETS: bad peer list '${LAB_PEER},'`],
+    // the generator lists at most 256 (nodes per cloud): 257 valid addresses are refused
+    ['more peers than a cloud can declare', `sdwan cloud-b 4 ${Array.from({ length: 257 }, (_, i) => `10.0.${i >> 8}.${i & 255}`).join(',')} 1380 1400`, {}, 'PROBE_TARGETS: more than 256 peers toward cloud-b'],
+    ['no node name', labTargets, { NODE_NAME: '' }, "NODE_NAME: expected the node's name (spec.nodeName), got ''"],
+    ['a node name with a command', labTargets, { NODE_NAME: 'a$(reboot)' }, "NODE_NAME: expected the node's name (spec.nodeName), got 'a$(reboot)'"],
+    ['a node name over 253 characters', labTargets, { NODE_NAME: 'a'.repeat(254) }, 'NODE_NAME: longer than 253 characters'],
+    ['a declared MTU above the search bound', target('1401'), {}, `PROBE_TARGETS: expected '<link> <to> <family> <ip>[,<ip>...] <declared> <max>' with 576 <= declared <= max <= 9216, got '${target('1401')}'`],
+    ['a huge number', target('99999999999999999999', '99999999999999999999'), {}, `PROBE_TARGETS: expected '<link> <to> <family> <ip>[,<ip>...] <declared> <max>' with 576 <= declared <= max <= 9216, got '${target('99999999999999999999', '99999999999999999999')}'`],
+    ['a leading zero (octal in $((...)))', target('01380'), {}, `PROBE_TARGETS: expected '<link> <to> <family> <ip>[,<ip>...] <declared> <max>' with 576 <= declared <= max <= 9216, got '${target('01380')}'`],
+    ['an IPv6 MTU below 1280', target('1279', '1400', '6'), {}, `PROBE_TARGETS: expected '<link> <to> <family> <ip>[,<ip>...] <declared> <max>' with 1280 <= declared <= max <= 9216, got '${target('1279', '1400', '6')}'`],
     ['a three-cloud link name', target('1380', '1400', '4', 'a~b~c'), {}, "PROBE_TARGETS: bad link or cloud name in 'a~b~c cloud-b'"],
     ['a margin out of range', labTargets, { PROBE_MARGIN: '1001' }, "PROBE_MARGIN: expected a byte count 0..1000, got '1001'"],
     ['an interval out of range', labTargets, { PROBE_INTERVAL: '86401' }, "PROBE_INTERVAL: expected seconds 0..86400, got '86401'"],

@@ -19,6 +19,9 @@ describeExamples('the examples: committed dist/ (documentation, checked while en
 });
 
 describe('synthesized manifests (fixtures)', () => {
+  // The snapshots hold whole manifests; the numbers in them are checked one by one in the tests
+  // below. Changes that move no number: the probe's peers (every declared node of the other cloud,
+  // seed-dev's cloud-b probe now lists 192.168.1.130,192.168.1.131) and its NODE_NAME (spec.nodeName).
   test.each(FIXTURES)('%s: snapshot', (name) => {
     expect(fixtureManifest(name)).toMatchSnapshot();
   });

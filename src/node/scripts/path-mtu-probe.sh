@@ -1,11 +1,17 @@
-# path-mtu-probe: measure the underlay path MTU from this node to one node in every other cloud
+# path-mtu-probe: measure the underlay path MTU from this node to a node in every other cloud
 # and compare it with the MTU the plan was derived from. It only sends pings; it changes nothing.
 #
 # Env (set from the plan; validated below):
 #   PROBE_CLOUD     this DaemonSet's cloud (each cloud's probe runs on that cloud's nodeSelector)
-#   PROBE_TARGETS   lines "<link> <to-cloud> <family 4|6> <peer-ip> <declared-path-mtu> <max-mtu>"
-#                   (max-mtu: the smaller NIC MTU of the two ends, the search's upper bound;
+#   PROBE_TARGETS   lines "<link> <to-cloud> <family 4|6> <peer-ip>[,<peer-ip>...] <declared-path-mtu> <max-mtu>"
+#                   (peers: the other cloud's declared nodes of the family, 1..256, in the file's order;
+#                   max-mtu: the smaller NIC MTU of the two ends, the search's upper bound;
 #                   link: a DNS label, or "<cloud>~<cloud>" for an unnamed link)
+#   NODE_NAME       this node's name (downward API spec.nodeName): picks the peer it measures toward,
+#                   peer number cksum(NODE_NAME) mod <peers> (POSIX cksum, computed in awk), so the
+#                   nodes of a cloud spread over the peers and each node keeps its peer across rounds.
+#                   A peer that does not answer even the smallest ping is skipped for the next ones
+#                   in the list (at most PEER_TRIES peers per target and round)
 #   PROBE_MARGIN    bytes above the declared value that count as wasted MTU (0..1000)
 #   PROBE_INTERVAL  seconds between rounds (10..86400); 0 = one round, then exit 0 if healthy, 3 if not
 #   PROBE_STATUS    file written after each round: "healthy", or the problems; the readiness probe
@@ -38,6 +44,8 @@ is_ip() {
   [ "${#1}" -le 45 ]
 }
 
+case "${NODE_NAME:-}" in '' | *[!a-z0-9.-]*) fail "NODE_NAME: expected the node's name (spec.nodeName), got '${NODE_NAME:-}'" ;; esac
+[ "${#NODE_NAME}" -le 253 ] || fail "NODE_NAME: longer than 253 characters"
 is_label "${PROBE_CLOUD:-}" || fail "PROBE_CLOUD: expected a cloud name, got '${PROBE_CLOUD:-}'"
 in_range "${PROBE_MARGIN:-}" 0 1000 || fail "PROBE_MARGIN: expected a byte count 0..1000, got '${PROBE_MARGIN:-}'"
 in_range "${PROBE_INTERVAL:-}" 0 86400 || fail "PROBE_INTERVAL: expected seconds 0..86400, got '${PROBE_INTERVAL:-}'"
@@ -66,14 +74,44 @@ esac
 targets=$(printf '%s\n' "${PROBE_TARGETS:-}" | sed '/^[[:space:]]*$/d')
 [ -n "$targets" ] || fail "PROBE_TARGETS: no targets"
 [ "$(printf '%s\n' "$targets" | wc -l)" -le 1024 ] || fail "PROBE_TARGETS: more than 1024 targets"
-printf '%s\n' "$targets" | while read -r link to family peer declared max extra; do
+printf '%s\n' "$targets" | while read -r link to family peers declared max extra; do
   if ! is_link "$link" || ! is_label "$to"; then fail "PROBE_TARGETS: bad link or cloud name in '$link $to'"; fi
   case "$family" in 4) lo=576 ;; 6) lo=1280 ;; *) fail "PROBE_TARGETS: family must be 4 or 6, got '$family'" ;; esac
-  is_ip "$peer" || fail "PROBE_TARGETS: bad peer address '$peer'"
+  case "$peers" in '' | ,* | *, | *,,*) fail "PROBE_TARGETS: bad peer list '$peers'" ;; esac
+  n=0
+  for peer in $(printf '%s' "$peers" | tr , ' '); do
+    is_ip "$peer" || fail "PROBE_TARGETS: bad peer address '$peer'"
+    n=$((n + 1))
+  done
+  [ "$n" -le 256 ] || fail "PROBE_TARGETS: more than 256 peers toward $to"
   if ! in_range "$max" "$lo" 9216 || ! in_range "$declared" "$lo" "$max" || [ -n "${extra:-}" ]; then
-    fail "PROBE_TARGETS: expected '<link> <to> <family> <ip> <declared> <max>' with $lo <= declared <= max <= 9216, got '$link $to $family $peer $declared $max${extra:+ $extra}'"
+    fail "PROBE_TARGETS: expected '<link> <to> <family> <ip>[,<ip>...] <declared> <max>' with $lo <= declared <= max <= 9216, got '$link $to $family $peers $declared $max${extra:+ $extra}'"
   fi
 done
+
+# Each target's peers in the order this node tries them: from number cksum(NODE_NAME) mod <peers>
+# on, wrapping around, at most PEER_TRIES of them. The CRC is POSIX cksum's (polynomial 0x04C11DB7,
+# then the length, then inverted), in awk because the image's busybox need not have cksum.
+PEER_TRIES=3
+targets=$(printf '%s\n' "$targets" | awk -v name="$NODE_NAME" -v tries="$PEER_TRIES" '
+  function crc8(crc, byte, b) {
+    crc = xor(crc, lshift(byte, 24))
+    for (b = 0; b < 8; b++) crc = and(crc, 2147483648) ? xor(and(lshift(crc, 1), 4294967295), 79764919) : and(lshift(crc, 1), 4294967295)
+    return crc
+  }
+  BEGIN {
+    for (i = 1; i < 128; i++) ord[sprintf("%c", i)] = i
+    for (i = 1; i <= length(name); i++) crc = crc8(crc, ord[substr(name, i, 1)])
+    for (len = length(name); len > 0; len = int(len / 256)) crc = crc8(crc, len % 256)
+    hash = xor(crc, 4294967295)
+  }
+  {
+    n = split($4, peer, ",")
+    order = peer[hash % n + 1]
+    for (i = 1; i < n && i < tries; i++) order = order "," peer[(hash + i) % n + 1]
+    $4 = order
+    print
+  }')
 
 # cached_mtu FAMILY PEER: the path MTU the kernel learned from ICMP for PEER, or nothing.
 cached_mtu() {
@@ -133,6 +171,7 @@ write_metrics() {
       measured[n] = labels "} " field($0, "measured")
       declared[n] = labels "} " field($0, "declared")
       seconds[n] = labels "} " field($0, "seconds")
+      unanswered[n] = labels "} " field($0, "unanswered")
       last[n] = labels "} " now
       split("healthy too-small wasted unreachable", all, " ")
       for (i = 1; i <= 4; i++) states[++m] = labels ",status=\"" all[i] "\"} " (all[i] == field($0, "status") ? 1 : 0)
@@ -141,6 +180,7 @@ write_metrics() {
       emit("flannel_mtu_probe_measured_path_mtu_bytes", "Largest packet that crossed the path in the last round, 0 when the peer did not answer.", measured, n)
       emit("flannel_mtu_probe_declared_path_mtu_bytes", "Path MTU the MTU plan was derived from.", declared, n)
       emit("flannel_mtu_probe_status", "Result of the last round: 1 for the current status, 0 for the others.", states, m)
+      emit("flannel_mtu_probe_unanswered_peers", "Peers tried in the last round that answered no ping at all (skipped for the next ones; peer is the one measured).", unanswered, n)
       emit("flannel_mtu_probe_measure_duration_seconds", "Time the last measurement of the path took.", seconds, n)
       emit("flannel_mtu_probe_last_round_timestamp_seconds", "Unix time the last round of the path ended.", last, n)
     }' > "$tmp" && mv -f "$tmp" "$PROBE_METRICS_DIR/flannel-mtu-probe.prom"; then
@@ -151,9 +191,18 @@ write_metrics() {
 }
 
 while :; do
-  results=$(printf '%s\n' "$targets" | while read -r link to family peer declared max; do
+  results=$(printf '%s\n' "$targets" | while read -r link to family peers declared max; do
     started=$(date +%s)
-    measured=$(measure "$family" "$peer" "$max")
+    # Only a peer that answers nothing is skipped: one that answers small pings but not the
+    # declared size is the path being too small, whichever peer is asked.
+    unanswered=0
+    for peer in $(printf '%s' "$peers" | tr , ' '); do
+      measured=$(measure "$family" "$peer" "$max")
+      [ "$measured" -eq 0 ] || break
+      unanswered=$((unanswered + 1))
+    done
+    # none answered: reported toward this node's own peer, the first one it tried
+    [ "$measured" -ne 0 ] || peer=${peers%%,*}
     if [ "$measured" -eq 0 ]; then
       status=unreachable
     elif [ "$measured" -lt "$declared" ]; then
@@ -163,8 +212,8 @@ while :; do
     else
       status=healthy
     fi
-    printf '{"probe":"path-mtu","from":"%s","to":"%s","link":"%s","family":"ipv%s","peer":"%s","declared":%s,"measured":%s,"status":"%s","seconds":%s}\n' \
-      "$PROBE_CLOUD" "$to" "$link" "$family" "$peer" "$declared" "$measured" "$status" "$(($(date +%s) - started))"
+    printf '{"probe":"path-mtu","from":"%s","to":"%s","link":"%s","family":"ipv%s","peer":"%s","unanswered":%s,"declared":%s,"measured":%s,"status":"%s","seconds":%s}\n' \
+      "$PROBE_CLOUD" "$to" "$link" "$family" "$peer" "$unanswered" "$declared" "$measured" "$status" "$(($(date +%s) - started))"
   done)
   printf '%s\n' "$results"
   problems=$(printf '%s\n' "$results" | grep -v '"status":"healthy"' || true)
