@@ -231,10 +231,12 @@ function readFlannel(r: Reader, value: Json, distribution: Distribution): Partia
 
 const PORT = (r: Reader, v: Json, p: YamlPath) => r.integer(v, p, 1, 65535, 'a port');
 const HOST_PATH = /^\/([A-Za-z0-9._-]+\/?)*$/;
-const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** A DNS subdomain of at most 253 characters: no Secret can have a longer name, so a pod naming one never starts. */
+const SECRET_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/s;
 const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
-const CNI_TYPE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** What install-cni and link-cni-plugins accept as a binary name (lowercase: they refuse any other name on every node). */
+const CNI_TYPE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 /**
  * flanneld v0.28.9's flags (main.go) and the klog ones it copies; a typo would make flanneld exit
@@ -281,7 +283,7 @@ function readChartValues(r: Reader, obj: Obj, backend: BackendType | undefined, 
       ? r.fail(at('psk'), 'expected { secretName, key }: the pre-shared key is read from a Secret in namespace kube-flannel, never written into the environment or the ConfigMap')
       : r.mapping(obj.psk, at('psk'), ['secretName', 'key']);
     if (p) {
-      const secretName = r.string(r.required(p, 'secretName', at('psk')), [...at('psk'), 'secretName'], SECRET_NAME, 'a Secret name (lowercase DNS subdomain)');
+      const secretName = r.string(r.required(p, 'secretName', at('psk')), [...at('psk'), 'secretName'], SECRET_NAME, 'a Secret name (lowercase DNS subdomain of at most 253 characters)');
       const key = 'key' in p ? r.string(p.key, [...at('psk'), 'key'], SECRET_KEY, 'a Secret data key') : undefined;
       if (secretName !== undefined) out.psk = { secretName, ...(key !== undefined && { key }) };
     }
@@ -452,7 +454,7 @@ function readCniPlugins(r: Reader, value: Json, path: YamlPath): CniPlugin[] {
       r.fail(at, `expected a CNI plugin config (a mapping with "type"), got ${describeValue(item)}`);
       return;
     }
-    const type = r.string(r.required(item as Obj, 'type', at), [...at, 'type'], CNI_TYPE, 'a CNI plugin binary name such as portmap or bandwidth');
+    const type = r.string(r.required(item as Obj, 'type', at), [...at, 'type'], CNI_TYPE, 'a CNI plugin binary name such as portmap or bandwidth (lowercase letters, digits and ._-)');
     if (type === undefined) return;
     if (type === 'flannel') r.fail([...at, 'type'], 'flannel is the first plugin already (flannel-mtu writes it with the pod MTU)');
     else if (seen.has(type)) r.fail([...at, 'type'], `plugin "${type}" is already listed at cniPlugins[${seen.get(type)}]`);
@@ -819,7 +821,7 @@ function readImagePullSecrets(r: Reader, value: Json): string[] {
   const out: string[] = [];
   list.forEach((item, i) => {
     const name = item !== null && typeof item === 'object' && !Array.isArray(item) && Object.keys(item).length === 1 && 'name' in item ? (item as Obj).name : item;
-    const ok = r.string(name, ['imagePullSecrets', i], SECRET_NAME, 'a Secret name in namespace kube-flannel');
+    const ok = r.string(name, ['imagePullSecrets', i], SECRET_NAME, 'a Secret name in namespace kube-flannel (lowercase DNS subdomain of at most 253 characters)');
     if (ok === undefined) return;
     if (out.includes(ok)) r.fail(['imagePullSecrets', i], `Secret "${ok}" is listed twice`);
     else out.push(ok);

@@ -1,11 +1,13 @@
 // Parity with flannel's Helm chart: every value of its values.yaml (test/fixtures, v0.28.9) has a
 // row in the README table, and every flannel-mtu key a row names is accepted and changes the output.
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { isMap, isScalar, parseDocument } from 'yaml';
 import { synthEnvironments } from '../../src';
 import { toEnvironment } from '../../src/model';
 import { findObject, K8sObject, parseManifest, REPO } from '../support/dist';
+import { BUSYBOX } from '../support/netns';
 
 const VALUES = fs.readFileSync(path.join(REPO, 'test', 'fixtures', 'upstream-chart-values.yaml'), 'utf8');
 const README = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
@@ -239,6 +241,26 @@ describe('each chart value reaches its field', () => {
     expect(() => toEnvironment(FL({ cniPlugins: [{ type: 'tuning', sysctl: {} }] })(BASE))).toThrow(/flannel\.cniPlugins\[0\]\.type: flannel-mtu chains the tuning plugin itself for pmtud/);
     const plugins = cniConf({ ...FL({ cniPlugins: [{ type: 'tuning', sysctl: { 'net.core.somaxconn': '1024' } }] })(BASE), pmtud: { mode: 'off' } }).plugins;
     expect(plugins.map((p: K8sObject) => p.type)).toEqual(['flannel', 'tuning']);
+  });
+
+  // Found by the fuzz suite: `type: Bandwidth` was accepted, and install-cni (and link-cni-plugins)
+  // then refused the name on every node, so flanneld never started anywhere.
+  test('cniPlugins: a type the node scripts refuse (not lowercase) is refused where it is written', () => {
+    expect(() => toEnvironment(FL({ cniPlugins: [{ type: 'portmap' }, { type: 'Bandwidth' }] })(BASE))).toThrow(/flannel\.cniPlugins\[1\]\.type: expected a CNI plugin binary name .*lowercase.*got "Bandwidth"/);
+    const install = pod(FL({ cniPlugins: [{ type: 'bandwidth' }] })(BASE)).initContainers.find((c: K8sObject) => c.name === 'install-cni');
+    // the script as synthesized refuses the name before it looks for any binary
+    const r = spawnSync(BUSYBOX, ['sh', '-c', install.args[0]], { env: { PATH: '/usr/bin:/bin', ...Object.fromEntries(install.env.map((e: K8sObject) => [e.name, e.value])), CNI_PLUGINS: 'Bandwidth' }, encoding: 'utf8' });
+    expect([r.status, r.stderr]).toEqual([1, "install-cni: error: CNI_PLUGINS: invalid plugin name 'Bandwidth'\n"]);
+  });
+
+  // Found by the fuzz suite: a 254-character name was accepted, but no Secret can be named so
+  // (a DNS subdomain is at most 253 characters), so the pods could never pull or start.
+  test('Secret names (psk, imagePullSecrets): at most 253 characters', () => {
+    const name = (n: number) => `${'a'.repeat(62)}.`.repeat(5).slice(0, n - 1) + 'z';
+    expect(name(254)).toHaveLength(254);
+    expect(() => toEnvironment({ ...BASE, imagePullSecrets: [name(254)] } as Doc)).toThrow(/imagePullSecrets\[0\]: expected a Secret name .*at most 253 characters/);
+    expect(() => toEnvironment(WG({ psk: { secretName: name(254) } })(BASE))).toThrow(/flannel\.psk\.secretName: expected a Secret name .*at most 253 characters/);
+    expect(toEnvironment({ ...WG({ psk: { secretName: name(253) } })(BASE), imagePullSecrets: [name(253)] } as Doc).imagePullSecrets).toEqual([name(253)]);
   });
 
   test('psk: a Secret volume and the net-conf-psk init container; the ConfigMap never holds the key', () => {
