@@ -50,7 +50,7 @@ describe('chart values and interface keys: located errors', () => {
       'environments/dev.yaml:4:16: flannel.healthzPort: expected a port (0 turns the health server off) between 0 and 65535, got 70000',
     ]],
     ['imagePullSecrets', '', 'imagePullSecrets: [regcred, Reg_Cred, regcred]', [
-      'environments/dev.yaml:8:29: imagePullSecrets[1]: expected a Secret name in namespace kube-flannel, got "Reg_Cred" (a string)',
+      'environments/dev.yaml:8:29: imagePullSecrets[1]: expected a Secret name in namespace kube-flannel (lowercase DNS subdomain of at most 253 characters), got "Reg_Cred" (a string)',
       'environments/dev.yaml:8:39: imagePullSecrets[2]: Secret "regcred" is listed twice',
     ]],
     ['netpol', '', 'netpol: { enabled: yes, args: [v=2], image: "not an image" }', [
