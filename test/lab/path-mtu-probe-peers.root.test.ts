@@ -134,6 +134,46 @@ describe('path-MTU probe over several declared peers (synthesized here, run in t
     expect(nameAt.map((n) => startIndex(n, PEERS.length))).toEqual([0, 1, 2]);
   });
 
+  test('the script\'s awk CRC is cksum\'s: 200 node names over 7 loopback peers each start where cksum says, and spread evenly', () => {
+    // The shipped script with its target's peers replaced by 7 addresses of nB's own loopback
+    // (nothing leaves the namespace; every peer answers) and the search pinned at 576 (one ping).
+    const peers = Array.from({ length: 7 }, (_, i) => `127.0.0.${i + 1}`);
+    const targets = shipped.env.PROBE_TARGETS.replace(/^(\S+ \S+ 4) \S+ \d+ \d+$/, `$1 ${peers.join(',')} 576 576`);
+    expect(targets).toBe(`sdwan jumbo 4 ${peers.join(',')} 576 576`);
+    const dir = path.join(tmp, 'crc', 'path-mtu-probe');
+    fs.mkdirSync(dir, { recursive: true });
+    const counts = peers.map(() => 0);
+    const wrong: string[] = [];
+    // names like a cloud's: ip-10-30-<a>-<b>.eu-central-1.compute.internal
+    for (let i = 0; i < 200; i++) {
+      const name = `ip-10-30-${i >> 4}-${(i * 37) % 256}.eu-central-1.compute.internal`;
+      const env = { ...shipped.env, NODE_NAME: name, PROBE_TARGETS: targets, PROBE_INTERVAL: '0', PROBE_STATUS: path.join(dir, 'status'), PATH: toolbox };
+      const r = spawnSync(IP, ['netns', 'exec', lab.ns('nB'), BUSYBOX, 'sh', '-c', shipped.script], { env, encoding: 'utf8', timeout: 30_000 });
+      const peer = JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('{'))!).peer;
+      const expected = peers[startIndex(name, peers.length)];
+      if (peer !== expected) wrong.push(`${name}: ${peer}, cksum says ${expected}`);
+      counts[peers.indexOf(peer)]++;
+    }
+    expect(wrong).toEqual([]);
+    process.stdout.write(`peer choice: 200 names over 7 peers: ${counts.join(' ')} (even: 28.6 each)\n`);
+    // CRC-32 spreads such names evenly: no peer gets twice its share, none goes without
+    expect(Math.max(...counts)).toBeLessThan(2 * 200 / 7);
+    expect(Math.min(...counts)).toBeGreaterThan(0);
+
+    // At the README's scale (table "How each node script's cost grows"): 2500 such names, the
+    // same rule (shown above to be the script's), over 10 and over 50 peers.
+    const names = Array.from({ length: 2500 }, (_, i) => `ip-10-30-${i >> 8}-${i & 255}.eu-central-1.compute.internal`);
+    const sums = spawnSync('/bin/sh', ['-c', 'while read -r n; do printf %s "$n" | cksum; done'], { input: `${names.join('\n')}\n`, encoding: 'utf8', env: { PATH: path.dirname(findBinary('cksum')) } })
+      .stdout.trim().split('\n').map((l) => Number(l.split(' ')[0]));
+    expect(sums).toHaveLength(2500);
+    for (const p of [10, 50]) {
+      const perPeer = Array.from({ length: p }, (_, k) => sums.filter((c) => c % p === k).length);
+      process.stdout.write(`peer choice: 2500 names over ${p} peers: ${Math.min(...perPeer)} to ${Math.max(...perPeer)} nodes each (even: ${2500 / p})\n`);
+      expect(Math.max(...perPeer)).toBeLessThan(1.5 * 2500 / p);
+      expect(Math.min(...perPeer)).toBeGreaterThan(0.5 * 2500 / p);
+    }
+  }, 90_000);
+
   test('(a) nodes with different names measure toward different peers, the one cksum gives; a gone peer is skipped for the next', async () => {
     const [a, b, c] = await rounds(nameAt);
     // starting at nA1 and nA2: both answer, the path carries the declared 1380
