@@ -11,7 +11,7 @@
 #                   peer number cksum(NODE_NAME) mod <peers> (POSIX cksum, computed in awk), so the
 #                   nodes of a cloud spread over the peers and each node keeps its peer across rounds.
 #                   A peer that does not answer even the smallest ping is skipped for the next ones
-#                   in the list (at most PEER_TRIES peers per target and round)
+#                   in the list (at most PEER_TRIES = 3 peers per target and round)
 #   PROBE_MARGIN    bytes above the declared value that count as wasted MTU (0..1000)
 #   PROBE_INTERVAL  seconds between rounds (10..86400); 0 = one round, then exit 0 if healthy, 3 if not
 #   PROBE_STATUS    file written after each round: "healthy", or the problems; the readiness probe
