@@ -221,6 +221,8 @@ describe('path-MTU probe from dist/, on a real kernel', () => {
     ['a glob in the peer (set -f)', 'sdwan cloud-b 4 * 1380 1400', {}, "PROBE_TARGETS: bad peer address '*'"],
     ['a command after a good peer', `sdwan cloud-b 4 ${LAB_PEER},$(reboot) 1380 1400`, {}, "PROBE_TARGETS: bad peer address '$(reboot)'"],
     ['an empty peer in the list', `sdwan cloud-b 4 ${LAB_PEER},,${LAB_PEER} 1380 1400`, {}, `PROBE_TARGETS: bad peer list '${LAB_PEER},,${LAB_PEER}'`],
+    ['an IPv6 peer in an IPv4 target', `sdwan cloud-b 4 ${LAB_PEER},2001:db8::1 1380 1400`, {}, "PROBE_TARGETS: peer '2001:db8::1' is not an IPv4 address"],
+    ['an IPv4 peer in an IPv6 target', 'sdwan cloud-b 6 2001:db8::1,192.0.2.1 1380 1400', {}, "PROBE_TARGETS: peer '192.0.2.1' is not an IPv6 address"],
     ['a trailing comma', `sdwan cloud-b 4 ${LAB_PEER}, 1380 1400`, {}, `PROBE_TARGETS: bad peer list '${LAB_PEER},'`],
     // the generator lists at most 256 (nodes per cloud): 257 valid addresses are refused
     ['more peers than a cloud can declare', `sdwan cloud-b 4 ${Array.from({ length: 257 }, (_, i) => `10.0.${i >> 8}.${i & 255}`).join(',')} 1380 1400`, {}, 'PROBE_TARGETS: more than 256 peers toward cloud-b'],
@@ -230,7 +232,8 @@ describe('path-MTU probe from dist/, on a real kernel', () => {
     ['a declared MTU above the search bound', target('1401'), {}, `PROBE_TARGETS: expected '<link> <to> <family> <ip>[,<ip>...] <declared> <max>' with 576 <= declared <= max <= 9216, got '${target('1401')}'`],
     ['a huge number', target('99999999999999999999', '99999999999999999999'), {}, `PROBE_TARGETS: expected '<link> <to> <family> <ip>[,<ip>...] <declared> <max>' with 576 <= declared <= max <= 9216, got '${target('99999999999999999999', '99999999999999999999')}'`],
     ['a leading zero (octal in $((...)))', target('01380'), {}, `PROBE_TARGETS: expected '<link> <to> <family> <ip>[,<ip>...] <declared> <max>' with 576 <= declared <= max <= 9216, got '${target('01380')}'`],
-    ['an IPv6 MTU below 1280', target('1279', '1400', '6'), {}, `PROBE_TARGETS: expected '<link> <to> <family> <ip>[,<ip>...] <declared> <max>' with 1280 <= declared <= max <= 9216, got '${target('1279', '1400', '6')}'`],
+    // (an IPv6 documentation address: refused before anything is sent)
+    ['an IPv6 MTU below 1280', 'sdwan cloud-b 6 2001:db8::2 1279 1400', {}, "PROBE_TARGETS: expected '<link> <to> <family> <ip>[,<ip>...] <declared> <max>' with 1280 <= declared <= max <= 9216, got 'sdwan cloud-b 6 2001:db8::2 1279 1400'"],
     ['a three-cloud link name', target('1380', '1400', '4', 'a~b~c'), {}, "PROBE_TARGETS: bad link or cloud name in 'a~b~c cloud-b'"],
     ['a margin out of range', labTargets, { PROBE_MARGIN: '1001' }, "PROBE_MARGIN: expected a byte count 0..1000, got '1001'"],
     ['an interval out of range', labTargets, { PROBE_INTERVAL: '86401' }, "PROBE_INTERVAL: expected seconds 0..86400, got '86401'"],

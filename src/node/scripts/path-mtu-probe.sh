@@ -81,6 +81,8 @@ printf '%s\n' "$targets" | while read -r link to family peers declared max extra
   n=0
   for peer in $(printf '%s' "$peers" | tr , ' '); do
     is_ip "$peer" || fail "PROBE_TARGETS: bad peer address '$peer'"
+    case "$peer" in *:*) v=6 ;; *) v=4 ;; esac
+    [ "$v" = "$family" ] || fail "PROBE_TARGETS: peer '$peer' is not an IPv$family address"
     n=$((n + 1))
   done
   [ "$n" -le 256 ] || fail "PROBE_TARGETS: more than 256 peers toward $to"
