@@ -51,7 +51,9 @@ const LABEL_VALUE = new RegExp(`^(${LABEL_VALUE_ERE})?$`);
  */
 export const SELECTOR_TERM_ERE = `(!${LABEL_KEY_ERE}|${LABEL_KEY_ERE}((==|=|!=)${LABEL_VALUE_ERE})?)`;
 const SELECTOR_TERM = new RegExp(`^${SELECTOR_TERM_ERE}$`);
-const IMAGE_REF = /^[a-z0-9]([a-z0-9._/-]*[a-z0-9])?(:\d+)?(\/[a-z0-9._-]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+// At most 512 characters (a 255-character name, a 128-character tag and a digest fit): the pattern
+// backtracks quadratically, and a megabyte-long reference would take minutes to refuse.
+const IMAGE_REF = /^(?=.{1,512}$)[a-z0-9]([a-z0-9._/-]*[a-z0-9])?(:\d+)?(\/[a-z0-9._-]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/s;
 
 /**
  * Bounds on the work one environment can cause: reading stops after LIMITS.problems problems, and
@@ -230,10 +232,16 @@ function readFlannel(r: Reader, value: Json, distribution: Distribution): Partia
 }
 
 const PORT = (r: Reader, v: Json, p: YamlPath) => r.integer(v, p, 1, 65535, 'a port');
-const HOST_PATH = /^\/([A-Za-z0-9._-]+\/?)*$/;
+/**
+ * A directory on the node for a hostPath: absolute, plain characters, a trailing slash allowed; no
+ * `..` segment (Kubernetes refuses such a hostPath, and install-cni such a directory) and not `/`.
+ * One segment per `/`, so matching is linear (`(seg/?)*` backtracked exponentially).
+ */
+const HOST_PATH = /^(?!.*\/\.\.(\/|$))\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/?$/;
 /** A DNS subdomain of at most 253 characters: no Secret can have a longer name, so a pod naming one never starts. */
 const SECRET_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/s;
-const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
+/** A Secret data key as Kubernetes takes it (IsConfigMapKey): not `.`, and not starting with `..`. */
+const SECRET_KEY = /^(?!\.$)(?!\.\.)[-._a-zA-Z0-9]{1,253}$/;
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 /** What install-cni and link-cni-plugins accept as a binary name (lowercase: they refuse any other name on every node). */
 const CNI_TYPE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -284,13 +292,13 @@ function readChartValues(r: Reader, obj: Obj, backend: BackendType | undefined, 
       : r.mapping(obj.psk, at('psk'), ['secretName', 'key']);
     if (p) {
       const secretName = r.string(r.required(p, 'secretName', at('psk')), [...at('psk'), 'secretName'], SECRET_NAME, 'a Secret name (lowercase DNS subdomain of at most 253 characters)');
-      const key = 'key' in p ? r.string(p.key, [...at('psk'), 'key'], SECRET_KEY, 'a Secret data key') : undefined;
+      const key = 'key' in p ? r.string(p.key, [...at('psk'), 'key'], SECRET_KEY, 'a Secret data key (letters, digits and -._, not . or starting with ..)') : undefined;
       if (secretName !== undefined) out.psk = { secretName, ...(key !== undefined && { key }) };
     }
   }
   if ('keepaliveInterval' in obj) out.keepaliveInterval = r.integer(obj.keepaliveInterval, at('keepaliveInterval'), 0, 65535, 'a number of seconds');
   for (const key of ['cniBinDir', 'cniConfDir'] as const) {
-    out[key] = key in obj ? r.string(obj[key], at(key), HOST_PATH, 'an absolute directory path on the node') : DISTRIBUTIONS[distribution][key];
+    out[key] = key in obj ? r.string(obj[key], at(key), HOST_PATH, 'an absolute directory path on the node (letters, digits and ._-, without .., not /)') : DISTRIBUTIONS[distribution][key];
   }
   out.skipCNIConfigInstallation = bool('skipCNIConfigInstallation', false);
   out.enableNFTables = bool('enableNFTables', false);

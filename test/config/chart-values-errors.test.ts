@@ -45,7 +45,7 @@ describe('chart values and interface keys: located errors', () => {
       'environments/dev.yaml:4:73: flannel.cniPlugins[3]: missing required key "type"',
     ]],
     ['healthzPort, cniBinDir, enableNFTables', '  healthzPort: 70000\n  cniBinDir: opt/cni/bin\n  enableNFTables: "yes"', '', [
-      'environments/dev.yaml:5:14: flannel.cniBinDir: expected an absolute directory path on the node, got "opt/cni/bin" (a string)',
+      'environments/dev.yaml:5:14: flannel.cniBinDir: expected an absolute directory path on the node (letters, digits and ._-, without .., not /), got "opt/cni/bin" (a string)',
       'environments/dev.yaml:6:19: flannel.enableNFTables: expected true or false, got "yes" (a string)',
       'environments/dev.yaml:4:16: flannel.healthzPort: expected a port (0 turns the health server off) between 0 and 65535, got 70000',
     ]],

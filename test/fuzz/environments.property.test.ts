@@ -267,9 +267,17 @@ function knobInvariants(doc: Obj, env: api.ResolvedEnvironment, plan: api.MtuPla
   for (const name of [...pullSecrets, ...(psk !== undefined ? [psk.secretName as string] : [])]) {
     expect([name.length <= 253, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name)]).toEqual([true, true]);
   }
+  if (psk?.key !== undefined) {
+    // a key a Secret can hold (Kubernetes' IsConfigMapKey: -._ letters and digits, not "." and not "..")
+    expect([/^[-._a-zA-Z0-9]{1,253}$/.test(psk.key), psk.key === '.' || psk.key.startsWith('..')]).toEqual([true, false]);
+  }
   // imagePullSecrets: every pod template, DaemonSets and Jobs alike, carries exactly the file's
   const templates = objects.filter((o) => o.spec?.template !== undefined);
   expect(templates.length).toBeGreaterThan(0);
+  // every hostPath is one Kubernetes takes (absolute, no ".." segment) and not the node's root
+  for (const v of templates.flatMap((o) => (o.spec.template.spec.volumes ?? []) as Obj[]).filter((x) => x.hostPath !== undefined)) {
+    expect([v.name, v.hostPath.path.startsWith('/'), v.hostPath.path.split('/').includes('..'), v.hostPath.path === '/']).toEqual([v.name, true, false, false]);
+  }
   for (const o of templates) expect([o.kind, o.metadata.name, o.spec.template.spec.imagePullSecrets]).toEqual([o.kind, o.metadata.name, pullSecrets.length > 0 ? pullSecrets.map((name) => ({ name })) : undefined]);
 
   // the rollout Job exists when the section is there and not disabled; its timeout and images

@@ -263,6 +263,23 @@ describe('each chart value reaches its field', () => {
     expect(toEnvironment({ ...WG({ psk: { secretName: name(253) } })(BASE), imagePullSecrets: [name(253)] } as Doc).imagePullSecrets).toEqual([name(253)]);
   });
 
+  // Found with the fuzz suite's values: `..` in a CNI directory passed (Kubernetes refuses such a
+  // hostPath, install-cni the directory), and `/a...a ` took exponential time to refuse.
+  test('cniBinDir, cniConfDir: no .. segment, not /, and refused at once however long', () => {
+    for (const [key, dir] of [['cniBinDir', '/opt/cni/../bin'], ['cniConfDir', '/etc/cni/..'], ['cniBinDir', '/'], ['cniConfDir', `/${'a'.repeat(40)} `]]) {
+      expect(() => toEnvironment(FL({ [key]: dir })(BASE))).toThrow(new RegExp(`flannel\\.${key}: expected an absolute directory path on the node`));
+    }
+    expect(pod(FL({ cniBinDir: '/var/lib/cni/bin/', cniConfDir: '/etc/cni/..conf' })(BASE)).volumes.filter((v: K8sObject) => ['cni', 'cni-plugin'].includes(v.name)).map((v: K8sObject) => v.hostPath.path)).toEqual(['/var/lib/cni/bin/', '/etc/cni/..conf']);
+    // a megabyte-long image reference is refused at once too (the pattern is quadratic without its length bound)
+    expect(() => toEnvironment({ ...BASE, images: { flannel: `${'a/'.repeat(400_000)}!` } } as Doc)).toThrow(/images\.flannel: expected an image reference/);
+  });
+
+  // Kubernetes refuses a Secret data key `.` or starting with `..` (IsConfigMapKey): no Secret could hold it.
+  test('psk.key: a key a Secret can hold', () => {
+    for (const key of ['.', '..', '..data']) expect(() => toEnvironment(WG({ psk: { secretName: 'flannel-psk', key } })(BASE))).toThrow(/flannel\.psk\.key: expected a Secret data key/);
+    expect(toEnvironment(WG({ psk: { secretName: 'flannel-psk', key: '.wg..psk' } })(BASE)).flannel.psk).toEqual({ secretName: 'flannel-psk', key: '.wg..psk' });
+  });
+
   test('psk: a Secret volume and the net-conf-psk init container; the ConfigMap never holds the key', () => {
     const doc = WG({ psk: { secretName: 'flannel-psk', key: 'wg' } })(BASE);
     const objects = objectsOf(doc);

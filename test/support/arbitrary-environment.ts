@@ -198,6 +198,30 @@ export const HOSTILE: readonly Json[] = [
   '--iface=eth0', '--net-config-path=/x', '--etcd-prefix=/x', '/', '/opt/cni/../bin',
 ];
 
+/**
+ * Near misses for one key (the last mapping key on the path): values a person could write there
+ * that are wrong in a way only that key's rules catch. A mutation of such a key draws from here
+ * half the time, so that one-in-thousands pairings of key and HOSTILE value are drawn every run.
+ */
+const NEAR_MISS: Readonly<Record<string, readonly Json[]>> = {
+  backend: ['host-gw', 'vxlan', 'wireguard', 'udp', 'VXLAN'],
+  distribution: ['K3s', 'k3d', 'rke', 'kubeadm ', ''],
+  type: ['Bandwidth', 'flannel', 'tuning', 'a'.repeat(65), 'port map', '-x'],
+  cniPlugins: [[{ type: 'portmap' }, { type: 'portmap' }], [{ capabilities: {} }], ['portmap'], [{ type: 'flannel' }]],
+  secretName: ['Flannel-psk', `${'a'.repeat(63)}.`.repeat(4).slice(0, 254), 'a_b', '-a', 'a.'],
+  key: ['.', '..', '..data', 'a/b', 'a b', ''],
+  psk: ['cDlJbkRqc3Q3ZnB0Uk1hS2xpUm9GVjZHQmJ3dDhCeTA=', { key: 'psk' }, { secretName: 'a', key: 'psk', value: 'x' }],
+  imagePullSecrets: [['a', 'a'], [{ name: 'a', namespace: 'b' }], 'regcred', [{ secret: 'a' }]],
+  cniBinDir: ['/opt/cni/../bin', '/', 'opt/cni/bin', '/opt//cni', `/${'a'.repeat(40)} `, '/opt/cni/bin\n'],
+  cniConfDir: ['/etc/cni/..', '/', '/etc/cni/net.d/../../root'],
+  textfileDirectory: ['/', '/var/..', 'relative', '/a b'],
+  flannel: ['ghcr.io/flannel-io/flannel', 'Ghcr.io/x:v1', `${'a/'.repeat(60_000)}!`],
+  args: [['--iface=eth0'], ['--healthz-port=1'], ['--kube-subnet-mgr'], ['--v=2', '--v=3'], ['--nope'], ['v=2']],
+  healthzPort: [65536, -1, '8081'],
+  keepaliveInterval: [-1, 65536, 1.5],
+  backendPort: [0, 65536],
+};
+
 /** Every path to a scalar, list or mapping in a document (the root excluded). */
 function paths(value: Json, prefix: Array<string | number> = []): Array<Array<string | number>> {
   if (Array.isArray(value)) return value.flatMap((v, i) => [[...prefix, i], ...paths(v, [...prefix, i])]);
@@ -215,10 +239,13 @@ function setIn(doc: Json, path: ReadonlyArray<string | number>, apply: (parent: 
 
 /** A valid document broken in one place: a value replaced, a key removed, an unknown key added, an entry repeated. */
 export const mutatedDocument: fc.Arbitrary<Json> = fc
-  .tuple(validDocument, fc.nat(), fc.constantFrom('replace', 'replace', 'replace', 'delete', 'unknown', 'repeat'), fc.constantFrom(...HOSTILE))
-  .map(([doc, pick, how, value]) => {
+  .tuple(validDocument, fc.nat(), fc.constantFrom('replace', 'replace', 'replace', 'delete', 'unknown', 'repeat'), fc.constantFrom(...HOSTILE), fc.nat(), fc.boolean())
+  .map(([doc, pick, how, hostile, nearPick, near]) => {
     const all = paths(doc);
     const at = all[pick % all.length];
+    const key = String([...at].reverse().find((k) => typeof k === 'string'));
+    const misses = NEAR_MISS[key];
+    const value = near && misses !== undefined ? structuredClone(misses[nearPick % misses.length]) : hostile;
     return setIn(doc, at, (parent, key) => {
       if (how === 'replace') (parent as Obj)[key] = value;
       else if (how === 'delete') {
