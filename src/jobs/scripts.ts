@@ -1,8 +1,4 @@
-import * as fs from 'fs';
-import * as path from 'path';
-
-/** Read once per process: every chart uses the same scripts. */
-const texts = new Map<string, string>();
+import { shippedScript } from '../node/scripts';
 
 /**
  * The text of a Job script shipped in `src/jobs/scripts/`. Like the node scripts, the scripts are
@@ -10,7 +6,5 @@ const texts = new Map<string, string>();
  * scripts validate those values before any command sees them.
  */
 export function jobScript(name: 'rollout-restart.sh'): string {
-  let text = texts.get(name);
-  if (text === undefined) texts.set(name, (text = fs.readFileSync(path.join(__dirname, 'scripts', name), 'utf8')));
-  return text;
+  return shippedScript(__dirname, name);
 }
