@@ -16,7 +16,7 @@ import { stringify } from 'yaml';
 import { stringifyString, type StringifyContext } from 'yaml/util';
 
 /** The options cdk8s's `Yaml.stringify` passes to yaml. */
-export const CDK8S_YAML_OPTIONS = { keepUndefined: true, lineWidth: 0, version: '1.1' } as const;
+const CDK8S_YAML_OPTIONS = { keepUndefined: true, lineWidth: 0, version: '1.1' } as const;
 
 const INDENT_STEP = '  ';
 /** yaml writes longer keys in explicit `? key` form. */

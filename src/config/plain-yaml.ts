@@ -23,10 +23,12 @@ const notPlain = (): never => {
   throw new NotPlain();
 };
 
-const schema = new Document().schema;
-const parseOptions = new Document().options;
+const { schema, options: parseOptions } = new Document();
 /** Keys that are plain words (`podNetwork`, `nicMtu`, `ifaceCanReach`, `kube-flannel`). */
-const PLAIN_KEY = /^[A-Za-z0-9_][A-Za-z0-9_./-]*$/;
+const PLAIN_KEY_ERE = '[A-Za-z0-9_][A-Za-z0-9_./-]*';
+const PLAIN_KEY = new RegExp(`^${PLAIN_KEY_ERE}$`);
+/** A sequence item that opens a map: `- key: value` or `- key:`. */
+const ITEM_MAP = new RegExp(`^${PLAIN_KEY_ERE}:( |$)`);
 /** Characters that start something other than a plain scalar (flow, alias, tag, block scalar, directive...). */
 const INDICATOR = /^[-?:,[\]{}#&*!|>'"%@`]/;
 /**
@@ -142,6 +144,9 @@ function plainKey(key: string, map: Record<string, Value>): string {
   return key;
 }
 
+/** A `- item` line (a lone `-`, whose item is on the next lines, included). */
+const isItem = (line: Line | undefined, indent: number): boolean => line !== undefined && line.indent === indent && (line.text.startsWith('- ') || line.text === '-');
+
 class Reader {
   private next = 0;
 
@@ -151,8 +156,8 @@ class Reader {
   /** The block starting at the next line, which is indented by `indent`. */
   block(indent: number): Value {
     const line = this.peek();
-    if (!line || line.indent !== indent) notPlain();
-    return line!.text.startsWith('- ') || line!.text === '-' ? this.sequence(indent) : this.map(indent, line!.text);
+    if (!line || line.indent !== indent) return notPlain();
+    return isItem(line, indent) ? this.sequence(indent) : this.map(indent, line.text);
   }
 
   private peek(): Line | undefined {
@@ -174,16 +179,14 @@ class Reader {
       if (value === '' || value[0] === '#') {
         const child = this.peek();
         // A block below its key, or a sequence at the key's own indent (`key:` then `- item`).
-        if (child && (child.indent > indent || (child.indent === indent && (child.text.startsWith('- ') || child.text === '-')))) {
-          map[key] = child.indent > indent ? this.block(child.indent) : this.sequence(indent);
-        } else {
-          map[key] = null;
-        }
+        if (child && child.indent > indent) map[key] = this.block(child.indent);
+        else if (isItem(child, indent)) map[key] = this.sequence(indent);
+        else map[key] = null;
       } else {
         map[key] = inlineValue(value);
       }
       const line = this.peek();
-      text = line && line.indent === indent && !line.text.startsWith('- ') && line.text !== '-' ? line.text : undefined;
+      text = line && line.indent === indent && !isItem(line, indent) ? line.text : undefined;
     }
     return map;
   }
@@ -191,14 +194,14 @@ class Reader {
   /** `- item` lines at `indent`. */
   private sequence(indent: number): Value[] {
     const items: Value[] = [];
-    for (let line = this.peek(); line && line.indent === indent && (line.text.startsWith('- ') || line.text === '-'); line = this.peek()) {
+    for (let line = this.peek(); line && isItem(line, indent); line = this.peek()) {
       if (line.text === '-') notPlain();
       const content = line.text.slice(2);
       const spaces = content.length - content.trimStart().length;
       const item = content.trimStart();
       const column = indent + 2 + spaces;
       if (item === '' || item.startsWith('- ') || item === '-' || item[0] === '#') notPlain();
-      if (/^[A-Za-z0-9_][A-Za-z0-9_./-]*:( |$)/.test(item)) {
+      if (ITEM_MAP.test(item)) {
         // `- key: value`: a map whose other keys line up with this one.
         this.lines[this.next] = { indent: column, text: item };
         items.push(this.map(column, item));
