@@ -2,13 +2,12 @@
 // values rejected before any command runs, a STATUS_DIR it cannot use refused at once, and its
 // behaviour on a flannel-like node (real VXLAN devices, routes, neighbour and fdb entries) in a
 // throw-away namespace: what it sets and leaves alone, what it logs, when it is ready.
-import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
 import { findBinary } from '../../lab/host';
-import { BUSYBOX, IP, imageLikePath, Lab, PREFIX, run } from '../support/netns';
+import { Background, BUSYBOX, IP, imageLikePath, Lab, PREFIX, run } from '../support/netns';
 import { fixtureManifest } from '../support/dist';
 import { REPO_ROOT } from '../support/manifest';
 
@@ -128,21 +127,19 @@ describe('route-mtu-keeper: a STATUS_DIR it cannot write is refused at once; a d
   test('its route watcher ends: it exits 1 at once (the kubelet restarts it) and is not ready', async () => {
     const statusDir = path.join(root, 'watcher');
     const env = { CLOUD: 'aws', LINK_MTUS: 'onprem 1330', NODE_CIDRS: 'aws 10.30.0.0/16\nonprem 172.16.8.0/22', OVERLAY_DEVICES: 'flannel.1', STATUS_DIR: statusDir, PATH: toolbox };
-    const k = spawn(IP, ['netns', 'exec', ns, BUSYBOX, 'sh', '-c', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    for (const s of [k.stdout, k.stderr]) s.on('data', (d: Buffer) => (out += d.toString()));
+    const k = new Background([IP, 'netns', 'exec', ns, BUSYBOX, 'sh', '-c', script], env);
     try {
-      await waitFor('the first pass', () => out.includes('route-mtu-keeper: flannel.1: no such device'));
+      await waitFor('the first pass', () => k.lines.includes('route-mtu-keeper: flannel.1: no such device'));
       const monitor = run([IP, 'netns', 'pids', ns]).stdout.split('\n').filter((p) => /^\d+$/.test(p) && fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'ip\0monitor\0route\0');
       expect(monitor).toHaveLength(1);
       process.kill(Number(monitor[0]), 'SIGKILL');
-      await waitFor('the keeper to exit', () => k.exitCode !== null, 5000);
-      expect(k.exitCode).toBe(1);
-      expect(out).toContain('route-mtu-keeper: error: ip monitor route ended');
+      await waitFor('the keeper to exit', () => k.isClosed, 5000);
+      expect(await k.closed).toEqual({ code: 1, signal: null });
+      expect(k.lines).toContain('route-mtu-keeper: error: ip monitor route ended');
       expect(fs.existsSync(path.join(statusDir, 'ready'))).toBe(false);
       await waitFor('no process left in the namespace', () => run([IP, 'netns', 'pids', ns]).stdout.trim() === '', 3000);
     } finally {
-      if (k.exitCode === null) k.kill('SIGKILL');
+      if (!k.isClosed) k.child.kill('SIGKILL');
     }
   });
 
@@ -156,19 +153,17 @@ describe('route-mtu-keeper: a STATUS_DIR it cannot write is refused at once; a d
     lab.ip(ns, 'route', 'add', '10.44.11.0/24', 'via', '10.44.11.0', 'dev', 'flannel.1', 'onlink');
     const statusDir = path.join(root, 'recheck');
     const env = { CLOUD: 'aws', LINK_MTUS: 'onprem 1330', NODE_CIDRS: 'aws 10.30.0.0/16\nonprem 172.16.8.0/22', OVERLAY_DEVICES: 'flannel.1', STATUS_DIR: statusDir, RECHECK_SECONDS: '1', PATH: toolbox };
-    const k = spawn(IP, ['netns', 'exec', ns, BUSYBOX, 'sh', '-c', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    for (const s of [k.stdout, k.stderr]) s.on('data', (d: Buffer) => (out += d.toString()));
+    const k = new Background([IP, 'netns', 'exec', ns, BUSYBOX, 'sh', '-c', script], env);
     try {
-      await waitFor('the problem logged', () => out.includes('flannel.1: 10.44.11.0/24 via 10.44.11.0: no neighbour entry yet'));
+      await waitFor('the problem logged', () => k.text().includes('flannel.1: 10.44.11.0/24 via 10.44.11.0: no neighbour entry yet'));
       expect(fs.existsSync(path.join(statusDir, 'ready'))).toBe(false);
       lab.ip(ns, 'neigh', 'replace', '10.44.11.0', 'lladdr', '02:fe:00:00:01:10', 'dev', 'flannel.1', 'nud', 'permanent');
       await waitFor('ready', () => fs.existsSync(path.join(statusDir, 'ready')));
-      await waitFor('the change logged', () => out.includes('flannel.1: 10.44.11.0/24 via 10.44.11.0: node 172.16.8.110 in cloud onprem: mtu none -> 1330'));
+      await waitFor('the change logged', () => k.text().includes('flannel.1: 10.44.11.0/24 via 10.44.11.0: node 172.16.8.110 in cloud onprem: mtu none -> 1330'));
       expect(lab.ip(ns, 'route', 'show', 'dev', 'flannel.1').trim()).toBe('10.44.11.0/24 via 10.44.11.0 onlink mtu 1330');
     } finally {
-      k.kill('SIGTERM');
-      await waitFor('exit', () => k.exitCode !== null || k.signalCode !== null, 5000);
+      k.child.kill('SIGTERM');
+      await waitFor('exit', () => k.isClosed, 5000);
     }
   });
 });
@@ -187,8 +182,8 @@ describe('route-mtu-keeper on a flannel-like node (vxlan IPv4 and IPv6)', () => 
   let ns: string;
   let root: string;
   let toolbox: string;
-  let keeper: ChildProcess | undefined;
-  const out: string[] = [];
+  let keeper: Background | undefined;
+  let out: string[] = [];
   const fault = path.join(os.tmpdir(), `${PREFIX}keeper-fault`);
   let statusDir: string;
   const ready = () => fs.existsSync(path.join(statusDir, 'ready'));
@@ -232,15 +227,15 @@ describe('route-mtu-keeper on a flannel-like node (vxlan IPv4 and IPv6)', () => 
     remote('flannel.1', '10.44.5.0/24', '172.16.10.10', ['mtu', '1330']); // onprem, already right
     remote('flannel-v6.1', 'fd44:0:0:3::/64', '2001:db8:8::10'); // onprem over IPv6: none -> 1330
     remote('flannel-v6.1', 'fd44:0:0:2::/64', '2001:db8:30::20'); // aws over IPv6: left alone
-    keeper = spawn(IP, ['netns', 'exec', ns, BUSYBOX, 'sh', '-c', script], { env: { ...env, STATUS_DIR: statusDir, PATH: toolbox }, stdio: ['ignore', 'pipe', 'pipe'] });
-    for (const s of [keeper.stdout, keeper.stderr]) s?.on('data', (d: Buffer) => out.push(...d.toString('utf8').split('\n').filter((l) => l.length > 0)));
+    keeper = new Background([IP, 'netns', 'exec', ns, BUSYBOX, 'sh', '-c', script], { ...env, STATUS_DIR: statusDir, PATH: toolbox });
+    out = keeper.lines;
     // the ready file comes after the pass's log lines, but this process may read them later
     await waitFor('ready and its log line', () => ready() && out.some((l) => l.startsWith('route-mtu-keeper: ready: ')));
   });
   afterAll(async () => {
-    if (keeper?.pid !== undefined && keeper.exitCode === null) {
-      keeper.kill('SIGTERM');
-      await waitFor('the keeper to exit', () => keeper!.exitCode !== null || keeper!.signalCode !== null);
+    if (keeper !== undefined && !keeper.isClosed) {
+      keeper.child.kill('SIGTERM');
+      await waitFor('the keeper to exit', () => keeper!.isClosed);
     }
     lab.destroy();
     fs.rmSync(root, { recursive: true, force: true });
@@ -347,9 +342,8 @@ describe('route-mtu-keeper on a flannel-like node (vxlan IPv4 and IPv6)', () => 
   });
 
   test('TERM: exits 0 and removes the ready file; its watcher is gone', async () => {
-    keeper!.kill('SIGTERM');
-    await waitFor('exit', () => keeper!.exitCode !== null);
-    expect(keeper!.exitCode).toBe(0);
+    keeper!.child.kill('SIGTERM');
+    expect(await keeper!.closed).toEqual({ code: 0, signal: null });
     expect(ready()).toBe(false);
     // it killed its watcher (ip monitor and the awk behind it); they may take a moment to go
     await waitFor('no process left in the namespace', () => run([IP, 'netns', 'pids', ns]).stdout.trim() === '', 3000);

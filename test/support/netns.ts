@@ -5,7 +5,7 @@
 // namespace, so no lab traffic or rule can reach the real network.
 // Call `lab.destroy()` from afterAll/afterEach; it deletes everything this process created
 // and also leftovers of earlier test processes that are no longer alive.
-import { spawnSync } from 'child_process';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -40,6 +40,50 @@ export function must(argv: string[], opts: { input?: string; env?: Record<string
     throw new Error(`command failed (${r.status}): ${argv.join(' ')}\n${r.stderr}${r.stdout}`);
   }
   return r.stdout;
+}
+
+/**
+ * A long-running process with its stdout and stderr collected as whole lines (a chunk may end
+ * mid-line). `closed` settles once the process has exited and both streams are drained: its
+ * 'exit' event can come before its last output is read, so a test that checks the last words
+ * of a process must wait for `closed`, not for `exitCode`.
+ */
+export class Background {
+  readonly child: ChildProcess;
+  /** Every complete line so far, stdout and stderr in the order they were read. */
+  readonly lines: string[] = [];
+  readonly closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private done = false;
+
+  constructor(argv: string[], env: Record<string, string>) {
+    this.child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const stream of [this.child.stdout!, this.child.stderr!]) {
+      let partial = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        const parts = (partial + chunk).split('\n');
+        partial = parts.pop()!;
+        this.lines.push(...parts.filter((l) => l.length > 0));
+      });
+      stream.on('end', () => {
+        if (partial.length > 0) this.lines.push(partial);
+      });
+    }
+    this.closed = new Promise((resolve) => this.child.on('close', (code, signal) => {
+      this.done = true;
+      resolve({ code, signal });
+    }));
+  }
+
+  /** True once `closed` has settled. */
+  get isClosed(): boolean {
+    return this.done;
+  }
+
+  /** The lines from index `from` on, joined. */
+  text(from = 0): string {
+    return this.lines.slice(from).join('\n');
+  }
 }
 
 /** Which iptables binaries a toolbox offers (the flannel image has both). */
