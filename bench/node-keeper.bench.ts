@@ -9,7 +9,8 @@
  *     to all fixed: from the first rewrite event to the last fix event, as `ip monitor` sees them,
  *   - one rewritten route to fixed (median of 5, same clock),
  * then runs all keepers at once, idle, and reads their CPU time (the keeper and every child it
- * reaped) over the idle window. Ratios are against N = 50 in the same run.
+ * reaped) over the idle window, and the bytes in its STATUS_DIR at the end (the table dump it keeps,
+ * against the volume's sizeLimit). Ratios are against N = 50 in the same run.
  * Targets (issue 15, 2-core machine, N = 5000): ready within 3 s, a rewrite of every route fixed
  * within 3 s, one route within 100 ms, idle CPU under 1 % of a core.
  */
@@ -19,7 +20,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { parseAllDocuments } from 'yaml';
-import { findBinary, linkImageTools, pidAlive } from '../lab/host';
+import { findBinary, forEachLine, linkImageTools, pidAlive } from '../lab/host';
 import { formatTable } from '../src/cli/table';
 import { synthFiles } from '../src/synth';
 
@@ -127,15 +128,7 @@ interface Proc { child: ChildProcess; lines: Array<{ t: number; line: string }> 
 function start(argv: string[], env?: Record<string, string>): Proc {
   const child = spawn(argv[0], argv.slice(1), { env: env ?? { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] });
   const p: Proc = { child, lines: [] };
-  let rest = '';
-  const collect = (d: Buffer) => {
-    const t = performance.now();
-    const parts = (rest + d.toString('utf8')).split('\n');
-    rest = parts.pop() ?? '';
-    for (const line of parts) p.lines.push({ t, line });
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
+  for (const stream of [child.stdout!, child.stderr!]) forEachLine(stream, (line) => p.lines.push({ t: performance.now(), line }));
   return p;
 }
 async function stop(p: Proc): Promise<void> {
@@ -170,7 +163,7 @@ function startKeeper(ns: string, statusDir: string, toolbox: string): Proc {
   return start([IP, 'netns', 'exec', ns, BUSYBOX, 'sh', '-c', keeper.script], { ...keeper.env, NODE_CIDRS: clouds.map((c) => `${c} ${UNDERLAY[c as keyof typeof UNDERLAY]}`).join('\n'), STATUS_DIR: statusDir, PATH: toolbox });
 }
 
-interface Result { n: number; readyMs: number; rewriteMs: number; batchMs: number; rewriteCpu: number; oneMs: number; idleCpu?: number }
+interface Result { n: number; readyMs: number; rewriteMs: number; batchMs: number; rewriteCpu: number; oneMs: number; idleCpu?: number; statusBytes?: number }
 
 async function measure(n: number, work: string, toolbox: string): Promise<Result> {
   const { ns, nodes } = buildNode(n);
@@ -241,7 +234,7 @@ async function measure(n: number, work: string, toolbox: string): Promise<Result
   }
 }
 
-async function idle(sizes: number[], work: string, toolbox: string): Promise<Map<number, number>> {
+async function idle(sizes: number[], work: string, toolbox: string): Promise<Map<number, { cpu: number; statusBytes: number }>> {
   const nodes = sizes.map((n) => ({ n, ...buildNode(n), statusDir: path.join(work, `idle-${n}`) }));
   const keepers = nodes.map((x) => startKeeper(x.ns, x.statusDir, toolbox));
   try {
@@ -249,9 +242,11 @@ async function idle(sizes: number[], work: string, toolbox: string): Promise<Map
     await delay(3000); // the echo of their own changes
     const before = nodes.map((x) => cpuSeconds(x.ns));
     await delay(IDLE_SECONDS * 1000);
-    const cpu = new Map(nodes.map((x, i) => [x.n, cpuSeconds(x.ns) - before[i]]));
+    const cpu = nodes.map((x, i) => cpuSeconds(x.ns) - before[i]);
+    const bytes = (dir: string) => fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
+    const result = new Map(nodes.map((x, i) => [x.n, { cpu: cpu[i], statusBytes: bytes(x.statusDir) }]));
     for (const x of nodes) verify(x.ns, x.nodes);
-    return cpu;
+    return result;
   } finally {
     for (const k of keepers) await stop(k);
     for (const x of nodes) deleteNode(x.ns);
@@ -279,13 +274,16 @@ async function main(): Promise<void> {
       process.stderr.write(`N=${n}: ready ${r.readyMs.toFixed(0)} ms, rewrite fixed ${r.rewriteMs.toFixed(0)} ms, one route ${r.oneMs.toFixed(0)} ms\n`);
     }
     process.stderr.write(`idle: ${SIZES.length} keepers at once for ${IDLE_SECONDS} s\n`);
-    const cpu = await idle(SIZES, work, toolbox);
-    for (const r of results) r.idleCpu = cpu.get(r.n);
+    const idleResults = await idle(SIZES, work, toolbox);
+    for (const r of results) {
+      r.idleCpu = idleResults.get(r.n)?.cpu;
+      r.statusBytes = idleResults.get(r.n)?.statusBytes;
+    }
     const base = results[0];
     const x = (v: number, b: number) => (b > 0 ? `${(v / b).toFixed(1)}x` : '-');
     process.stdout.write(`route-mtu-keeper from ${ENV_FILE} (synthesized), busybox sh, remote nodes via flannel.1, half in the other cloud; ratios to N = ${base.n}\n\n`);
     process.stdout.write(`${formatTable(
-      ['nodes', 'start -> ready', `x N=${base.n}`, 'rewrite all -> fixed', `x N=${base.n}`, '(rewrite batch)', 'rewrite CPU', 'one route (median of 5)', `x N=${base.n}`, `idle CPU in ${IDLE_SECONDS} s`, '% of a core'],
+      ['nodes', 'start -> ready', `x N=${base.n}`, 'rewrite all -> fixed', `x N=${base.n}`, '(rewrite batch)', 'rewrite CPU', 'one route (median of 5)', `x N=${base.n}`, `idle CPU in ${IDLE_SECONDS} s`, '% of a core', 'STATUS_DIR'],
       results.map((r) => [
         String(r.n),
         `${r.readyMs.toFixed(0)} ms`, x(r.readyMs, base.readyMs),
@@ -293,6 +291,7 @@ async function main(): Promise<void> {
         `${r.batchMs.toFixed(0)} ms`, `${r.rewriteCpu.toFixed(2)} s`,
         `${r.oneMs.toFixed(0)} ms`, x(r.oneMs, base.oneMs),
         `${(r.idleCpu ?? 0).toFixed(2)} s`, `${((100 * (r.idleCpu ?? 0)) / IDLE_SECONDS).toFixed(2)} %`,
+        `${((r.statusBytes ?? 0) / 1e6).toFixed(2)} MB`,
       ]),
     )}\n\n`);
     const big = results[results.length - 1];

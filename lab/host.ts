@@ -36,3 +36,21 @@ export function linkImageTools(dir: string): void {
   fs.symlinkSync(findBinary('ip'), path.join(dir, 'ip'));
   fs.symlinkSync(findBinary('bridge'), path.join(dir, 'bridge'));
 }
+
+/**
+ * Calls `onLine` with each non-empty line of a stream, whole: a read may end in the middle of a
+ * line, whose rest comes with the next read (or is the last line at the end of the stream).
+ */
+export function forEachLine(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let partial = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    const parts = (partial + chunk).split('\n');
+    partial = parts.pop()!;
+    for (const line of parts) if (line.length > 0) onLine(line);
+  });
+  stream.on('end', () => {
+    if (partial.length > 0) onLine(partial);
+    partial = '';
+  });
+}

@@ -19,7 +19,7 @@ import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { findBinary, linkImageTools, pidAlive } from './host';
+import { findBinary, forEachLine, linkImageTools, pidAlive } from './host';
 
 export type NodeRole = 'nA1' | 'nA2' | 'nB';
 export type PodRole = 'pA1' | 'pA2' | 'pB';
@@ -315,12 +315,7 @@ export class PerPathLab {
   private startBackground(role: Role, argv: readonly string[], what: string, waitPort?: number, env?: Record<string, string>): { role: Role; what: string; child: ChildProcess; out: string[] } {
     const child = spawn(IP, ['netns', 'exec', this.ns(role), ...argv], { env: env ?? { PATH: HOST_PATH }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const out: string[] = [];
-    const collect = (stream: NodeJS.ReadableStream | null) => stream?.on('data', (d: Buffer) => {
-      const stamp = Date.now();
-      for (const line of d.toString('utf8').split('\n').filter((l) => l.length > 0)) out.push(`${stamp} ${line}`);
-    });
-    collect(child.stdout);
-    collect(child.stderr);
+    for (const stream of [child.stdout!, child.stderr!]) forEachLine(stream, (line) => out.push(`${Date.now()} ${line}`));
     const p = { role, what, child, out };
     this.procs.push(p);
     if (waitPort !== undefined) {

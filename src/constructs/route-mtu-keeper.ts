@@ -18,12 +18,17 @@ export interface RouteMtuKeeperProps {
   readonly recheckSeconds?: number;
 }
 
-/** Where the keeper's ready file lives (an in-memory emptyDir). */
+/** Where the keeper's ready file and its table dumps live (an in-memory emptyDir). */
 export const ROUTE_MTU_KEEPER_STATUS_DIR = '/run/route-mtu-keeper';
-/** The volume behind ROUTE_MTU_KEEPER_STATUS_DIR, for the DaemonSet's volumes. */
+/**
+ * The volume behind ROUTE_MTU_KEEPER_STATUS_DIR, for the DaemonSet's volumes. It holds two dumps
+ * of the route, neighbour and fdb tables at most (the last one that needed nothing, and the
+ * current one): about 140 bytes per remote node and IP family, so 1.4 MB for 5000 nodes on one
+ * family and 2.9 MB on two.
+ */
 export const ROUTE_MTU_KEEPER_VOLUME: k8s.Volume = {
   name: 'route-mtu-keeper',
-  emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') },
+  emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('16Mi') },
 };
 
 /**

@@ -76,7 +76,7 @@ describe('FlannelNetwork in per-path mode', () => {
     expect(keeper.securityContext).toEqual({ privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'], add: ['NET_ADMIN'] } });
     expect(keeper.readinessProbe).toEqual({ exec: { command: ['grep', '-qx', 'ready', '/run/route-mtu-keeper/ready'] }, periodSeconds: 10 });
     expect(keeper.volumeMounts).toEqual([{ name: 'route-mtu-keeper', mountPath: '/run/route-mtu-keeper' }]);
-    expect(spec.volumes.find((v: K8sObject) => v.name === 'route-mtu-keeper')).toEqual({ name: 'route-mtu-keeper', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } });
+    expect(spec.volumes.find((v: K8sObject) => v.name === 'route-mtu-keeper')).toEqual({ name: 'route-mtu-keeper', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } });
   });
 
   test('flanneld itself is upstream\'s in every cloud (same container, probes, capabilities)', () => {

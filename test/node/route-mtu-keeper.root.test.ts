@@ -31,6 +31,25 @@ describe('route-mtu-keeper: static checks', () => {
   });
 });
 
+describe('route-mtu-keeper: reading an event line whose second half comes late', () => {
+  // The shipped next_event, under busybox sh, reading from a writer that stalls in the middle of
+  // a line for longer than the wait (as a stalled shell on a busy node sees it): busybox `read -t`
+  // alone drops the half it has read when its time runs out, and the tail became the next "event".
+  const fn = /^next_event\(\) \{\n[^]*?^\}\n/m.exec(script)?.[0] ?? '';
+  let toolbox: string;
+  beforeAll(() => (toolbox = imageLikePath()));
+  afterAll(() => fs.rmSync(toolbox, { recursive: true, force: true }));
+  const read = (writer: string, wait: string) =>
+    run([BUSYBOX, 'sh', '-c', `{ ${writer}; } | { ${fn} exec 3<&0; while next_event ${wait}; do echo "[$_ev]"; done; echo timeout; }`], { env: { PATH: toolbox } });
+  test('the line arrives whole, spaces kept, then the wait runs out', () => {
+    expect(fn).toMatch(/^next_event\(\) \{/);
+    expect(read(`printf 'r 10.44.3.0/24 via 10.44.3.0'; sleep 0.3; printf ' dev flannel.1 onlink\\nend\\n'; sleep 1`, '0.05').stdout).toBe('[r 10.44.3.0/24 via 10.44.3.0 dev flannel.1 onlink]\n[end]\ntimeout\n');
+  });
+  test('nothing within the wait: it returns 1', () => {
+    expect(read('sleep 1', '0.05').stdout).toBe('timeout\n');
+  });
+});
+
 describe('route-mtu-keeper: hostile env values are rejected before anything runs', () => {
   let lab: Lab;
   let ns: string;
@@ -130,7 +149,9 @@ describe('route-mtu-keeper: a STATUS_DIR it cannot write is refused at once; a d
     const k = new Background([IP, 'netns', 'exec', ns, BUSYBOX, 'sh', '-c', script], env);
     try {
       await waitFor('the first pass', () => k.lines.includes('route-mtu-keeper: flannel.1: no such device'));
-      const monitor = run([IP, 'netns', 'pids', ns]).stdout.split('\n').filter((p) => /^\d+$/.test(p) && fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'ip\0monitor\0route\0');
+      // (the keeper's other children come and go: a pid listed may be gone when its cmdline is read)
+      const cmdline = (pid: string) => { try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return ''; } };
+      const monitor = run([IP, 'netns', 'pids', ns]).stdout.split('\n').filter((p) => /^\d+$/.test(p) && cmdline(p) === 'ip\0monitor\0route\0');
       expect(monitor).toHaveLength(1);
       process.kill(Number(monitor[0]), 'SIGKILL');
       await waitFor('the keeper to exit', () => k.isClosed, 5000);
@@ -165,6 +186,53 @@ describe('route-mtu-keeper: a STATUS_DIR it cannot write is refused at once; a d
       k.child.kill('SIGTERM');
       await waitFor('exit', () => k.isClosed, 5000);
     }
+  });
+
+  test('a recheck of unchanged tables skips the join; a new neighbour and fdb entry behind an unchanged route (no route event) is still seen', async () => {
+    // The image's tools with ip and awk wrapped to count what each recheck runs: a dump (`ip -4
+    // route show dev ...`) and a full pass's join (`awk -v mode=pass` without `small`).
+    const counted = imageLikePath();
+    const calls = path.join(root, 'calls');
+    fs.writeFileSync(calls, '');
+    for (const [tool, target, pattern, word] of [['ip', IP, '"-4 route show dev "*', 'dump'], ['awk', BUSYBOX + ' awk', '*"mode=pass --"*', 'join']]) {
+      fs.unlinkSync(path.join(counted, tool));
+      fs.writeFileSync(path.join(counted, tool), `#!/bin/sh\ncase "$*" in ${pattern}) echo ${word} >>${calls} ;; esac\nexec ${target} "$@"\n`, { mode: 0o755 });
+    }
+    const count = (word: string) => fs.readFileSync(calls, 'utf8').split('\n').filter((l) => l === word).length;
+    // a subnet leased by a node in aws (no mtu wanted), next to the onprem route of the test above
+    lab.ip(ns, 'neigh', 'replace', '10.44.12.0', 'lladdr', '02:fe:00:00:01:20', 'dev', 'flannel.1', 'nud', 'permanent');
+    lab.mustExec(ns, ['bridge', 'fdb', 'append', '02:fe:00:00:01:20', 'dev', 'flannel.1', 'dst', '10.30.2.20', 'self', 'permanent']);
+    lab.ip(ns, 'route', 'add', '10.44.12.0/24', 'via', '10.44.12.0', 'dev', 'flannel.1', 'onlink');
+    const statusDir = path.join(root, 'skip');
+    const env = { CLOUD: 'aws', LINK_MTUS: 'onprem 1330', NODE_CIDRS: 'aws 10.30.0.0/16\nonprem 172.16.8.0/22', OVERLAY_DEVICES: 'flannel.1', STATUS_DIR: statusDir, RECHECK_SECONDS: '1', PATH: counted };
+    const k = new Background([IP, 'netns', 'exec', ns, BUSYBOX, 'sh', '-c', script], env);
+    try {
+      await waitFor('ready', () => fs.existsSync(path.join(statusDir, 'ready')));
+      // the first pass needed nothing (both routes right): its dump is kept
+      await waitFor('the checked tables kept', () => fs.existsSync(path.join(statusDir, 'tables.checked')));
+      const joins = count('join');
+      const dumps = count('dump');
+      await waitFor('three more rechecks', () => count('dump') >= dumps + 3, 10_000);
+      expect(count('join')).toBe(joins);
+      expect(fs.readFileSync(path.join(statusDir, 'tables.checked'), 'utf8')).toContain('10.44.12.0/24 via 10.44.12.0 onlink');
+
+      // the lease goes to an onprem node: same route, new fdb entry and neighbour entry (in that
+      // order, as flanneld adds them, so that no recheck sees a neighbour without its fdb entry)
+      const from = k.lines.length;
+      lab.mustExec(ns, ['bridge', 'fdb', 'append', '02:fe:00:00:01:21', 'dev', 'flannel.1', 'dst', '172.16.8.121', 'self', 'permanent']);
+      lab.ip(ns, 'neigh', 'replace', '10.44.12.0', 'lladdr', '02:fe:00:00:01:21', 'dev', 'flannel.1', 'nud', 'permanent');
+      await waitFor('the change logged', () => k.text(from).includes('flannel.1: 10.44.12.0/24 via 10.44.12.0: node 172.16.8.121 in cloud onprem: mtu none -> 1330'));
+      expect(count('join')).toBeGreaterThan(joins);
+      expect(lab.ip(ns, 'route', 'show', '10.44.12.0/24', 'dev', 'flannel.1').trim()).toBe('10.44.12.0/24 via 10.44.12.0 onlink mtu 1330');
+      expect(k.text(from)).not.toMatch(/not ready/);
+      await waitFor('ready', () => fs.existsSync(path.join(statusDir, 'ready')));
+    } finally {
+      k.child.kill('SIGTERM');
+      expect((await k.closed).code).toBe(0);
+      fs.rmSync(counted, { recursive: true, force: true });
+    }
+    // TERM removes what it kept, with the ready file
+    expect(fs.readdirSync(statusDir)).toEqual([]);
   });
 });
 

@@ -9,7 +9,7 @@ import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { findBinary, linkImageTools, pidAlive } from '../../lab/host';
+import { findBinary, forEachLine, linkImageTools, pidAlive } from '../../lab/host';
 
 export interface RunResult {
   status: number;
@@ -43,8 +43,7 @@ export function must(argv: string[], opts: { input?: string; env?: Record<string
 }
 
 /**
- * A long-running process with its stdout and stderr collected as whole lines (a chunk may end
- * mid-line). `closed` settles once the process has exited and both streams are drained: its
+ * A long-running process with its stdout and stderr collected as whole lines. `closed` settles once the process has exited and both streams are drained: its
  * 'exit' event can come before its last output is read, so a test that checks the last words
  * of a process must wait for `closed`, not for `exitCode`.
  */
@@ -57,18 +56,7 @@ export class Background {
 
   constructor(argv: string[], env: Record<string, string>) {
     this.child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    for (const stream of [this.child.stdout!, this.child.stderr!]) {
-      let partial = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => {
-        const parts = (partial + chunk).split('\n');
-        partial = parts.pop()!;
-        this.lines.push(...parts.filter((l) => l.length > 0));
-      });
-      stream.on('end', () => {
-        if (partial.length > 0) this.lines.push(partial);
-      });
-    }
+    for (const stream of [this.child.stdout!, this.child.stderr!]) forEachLine(stream, (line) => this.lines.push(line));
     this.closed = new Promise((resolve) => this.child.on('close', (code, signal) => {
       this.done = true;
       resolve({ code, signal });
@@ -198,6 +186,15 @@ export class Lab {
   destroy(): void {
     const errors: string[] = [];
     for (const ns of this.created.splice(0).reverse()) {
+      // a test that failed half-way may leave a process behind (a keeper's `ip monitor`, whose
+      // open pipes would keep jest waiting): a namespace is deleted with nothing left running in it
+      for (const pid of run([IP, 'netns', 'pids', ns]).stdout.split('\n').filter((p) => /^\d+$/.test(p))) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
+      }
       const r = run([IP, 'netns', 'del', ns]);
       if (r.status !== 0) errors.push(`${ns}: ${r.stderr}`);
     }

@@ -328,7 +328,8 @@ END {
 	}
 	if (status == "") { print me ": error: no result from the pass"; exit 1 }
 	if (s[7] == "full" && (s[4] + 0 || s[5] + 0)) print me ": pass over " s[6] ": " s[2] " routes (" s[3] " to other clouds), " nset + 0 " set, " nfail + 0 " failed, " s[5] " not checked"
-	exit (s[5] + 0 || nfail) ? 1 : 0
+	# 0: every route right and nothing had to change; 3: right after changes; 1: not right
+	exit (s[5] + 0 || nfail) ? 1 : s[4] + 0 ? 3 : 0
 }'
 
 links=$(awk -v mode=config -- "$prog") || die "${links:-awk -v mode=config failed}"
@@ -352,10 +353,15 @@ dump() {
 	echo "@end"
 }
 ready=$STATUS_DIR/ready
+tables=$STATUS_DIR/tables
+checked=$STATUS_DIR/tables.checked
 # check BURST: a pass. BURST is empty (every route: dump the tables) or up to SMALL route event
 # lines (only those routes, their neighbour and fdb entries looked up one by one). A small pass
 # runs only while ready (it cannot tell whether the other routes are fine) and leaves anything it
 # cannot resolve to a full pass.
+# A full pass is a function of the dump alone: a dump byte for byte the same as the last one that
+# needed nothing (kept as $checked) needs nothing again, without the awk join that is most of an
+# idle recheck's CPU.
 check() {
 	if [ -n "$1" ] && [ -e "$ready" ]; then
 		_rc=0
@@ -364,22 +370,46 @@ check() {
 			echo "@end"
 		} | awk -v mode=pass -v small=1 -- "$prog" | awk -v mode=report -v me="$me" -- "$prog" || _rc=$?
 		case $_rc in
-		0) return 0 ;;
+		0 | 3) return 0 ;;
 		1) not_ready && return 0 ;;
 		esac
 	fi
-	if dump | awk -v mode=pass -- "$prog" | awk -v mode=report -v me="$me" -- "$prog"; then
+	if ! dump >"$tables"; then
+		rm -f "$tables"
+		log "cannot write $tables"
+		not_ready
+		return 0
+	fi
+	_rc=0
+	cmp -s "$tables" "$checked" || awk -v mode=pass -- "$prog" <"$tables" | awk -v mode=report -v me="$me" -- "$prog" || _rc=$?
+	case $_rc in
+	0) mv -f "$tables" "$checked" ;;
+	*) rm -f "$tables" ;;
+	esac
+	case $_rc in
+	0 | 3)
 		[ -e "$ready" ] && return 0
 		{ echo ready >"$ready.tmp" && mv -f "$ready.tmp" "$ready"; } || die "cannot write $ready"
 		log "ready: every route via $devices carries its planned mtu"
-	else
-		not_ready
-	fi
+		;;
+	*) not_ready ;;
+	esac
 }
 not_ready() {
 	[ -e "$ready" ] || return 0
 	rm -f "$ready"
 	log "not ready: a route could not be checked or set"
+}
+
+# next_event SECONDS: _ev = the next line of the watcher, waiting up to SECONDS for it to begin.
+# busybox read -t reads byte by byte and, when its time runs out in the middle of a line (a busy
+# node can stall the shell for longer than QUIET), drops what it read: the line's tail would be
+# read as the next event. So only the first character is waited for; the watcher writes each line
+# whole, and the rest of it has 5 s. A line lost anyway ends the burst early: a full pass follows.
+next_event() {
+	read -r -t "$1" -n 1 _c <&3 || return 1
+	IFS= read -r -t 5 _rest <&3 || return 1
+	_ev=$_c$_rest
 }
 
 # now_cs: NOW = uptime in centiseconds (a clock without a fork)
@@ -395,7 +425,7 @@ command -v bridge >/dev/null || die "bridge (iproute2) not found"
 ip -force -batch - </dev/null || die "ip does not take -force -batch: iproute2 is needed"
 mkdir -p "$STATUS_DIR" || die "STATUS_DIR: cannot create '$STATUS_DIR'"
 events=$STATUS_DIR/events
-rm -f "$ready" "$events"
+rm -f "$ready" "$events" "$tables" "$checked"
 mkfifo "$events" || die "STATUS_DIR: '$STATUS_DIR' is not writable"
 exec 3<>"$events" # read-write: opening never blocks, and the watcher below writes to it
 rm -f "$events"
@@ -411,7 +441,7 @@ cleanup() {
 	trap - EXIT INT TERM
 	[ -z "$filter_pid" ] || kill "$filter_pid" 2>/dev/null || true
 	[ -z "$monitor_pid" ] || kill "$monitor_pid" 2>/dev/null || true
-	rm -f "$ready" "$ready.tmp"
+	rm -f "$ready" "$ready.tmp" "$tables" "$checked"
 }
 trap 'cleanup; exit 0' INT TERM
 trap cleanup EXIT
@@ -435,7 +465,7 @@ done
 check ""
 while :; do
 	burst=
-	if read -r -t "$RECHECK_SECONDS" _ev <&3; then
+	if next_event "$RECHECK_SECONDS"; then
 		# coalesce: take events until QUIET passes without one (at most BURST_CS), then one pass;
 		# more than SMALL events (a flanneld restart rewrites every route) make it a full pass
 		now_cs
@@ -449,7 +479,7 @@ while :; do
 				;;
 			end) die "ip monitor route ended" ;;
 			esac
-			if [ "$NOW" -ge "$_until" ] || ! read -r -t "$QUIET" _ev <&3; then break; fi
+			if [ "$NOW" -ge "$_until" ] || ! next_event "$QUIET"; then break; fi
 			now_cs
 		done
 		[ "$_n" -le "$SMALL" ] || burst=
