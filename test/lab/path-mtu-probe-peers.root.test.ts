@@ -12,6 +12,7 @@ import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
 import { findBinary, linkImageTools } from '../../lab/host';
 import { PerPathLab } from '../../lab/per-path-topology';
+import { firingAlerts } from '../support/alert-rules';
 import { planText, synthEnvironments } from '../../src/synth';
 
 // Tools first, naming every missing one: the lab's (iproute2, iptables, sysctl), busybox for the
@@ -195,6 +196,10 @@ describe('path-MTU probe over several declared peers (synthesized here, run in t
       // gone, then nA1 silent, then nA2
       expect(c.lines).toEqual([expect.objectContaining({ peer: NA2, unanswered: 2, measured: 1380, status: 'healthy' })]);
       for (const r of [a, b, c]) expect(r.status).toBe(0);
+      // the README's alerts (promtool, 7 h on): a node whose own peer is silent gets
+      // FlannelMtuPeerSilent (info), naming the peer it measured toward; one that lost none, nothing
+      expect(firingAlerts(a.metrics, nameAt[0], '7h')).toEqual({ FlannelMtuPeerSilent: [expect.objectContaining({ severity: 'info', instance: nameAt[0], link: 'sdwan', family: 'ipv4', peer: NA2 })] });
+      expect(firingAlerts(b.metrics, nameAt[1], '7h')).toEqual({});
 
       silence('nA2', true);
       try {
@@ -204,6 +209,8 @@ describe('path-MTU probe over several declared peers (synthesized here, run in t
         expect(none.status).toBe(3);
         expect(none.metrics).toContain(`flannel_mtu_probe_unanswered_peers{from="remote",to="jumbo",link="sdwan",family="ipv4",peer="${NA1}"} 3\n`);
         expect(none.metrics).toContain(`flannel_mtu_probe_status{from="remote",to="jumbo",link="sdwan",family="ipv4",peer="${NA1}",status="unreachable"} 1\n`);
+        // every peer silent: unreachable, not also "silent"
+        expect(firingAlerts(none.metrics, nameAt[0], '7h')).toEqual({ FlannelMtuPeerUnreachable: [expect.objectContaining({ peer: NA1 })] });
       } finally {
         silence('nA2', false);
       }

@@ -9,6 +9,7 @@ import { parseAllDocuments } from 'yaml';
 import { labNamespaces, MtuLab } from '../../lab/engine';
 import { findBinary } from '../../lab/host';
 import { BUSYBOX, IP, imageLikePath } from '../support/netns';
+import { firingAlerts } from '../support/alert-rules';
 import { fixtureFile, fixtureManifest, REPO } from '../support/dist';
 import { loadEnvironmentFile } from '../../src/config/load';
 import { decideDrift, parseProbeLog } from '../../src/report/drift';
@@ -57,6 +58,9 @@ describe('path-MTU probe from dist/, on a real kernel', () => {
     return { status: r.status, lines, stderr: r.stderr, seconds: (Date.now() - started) / 1000, statusFile: fs.existsSync(status) ? fs.readFileSync(status, 'utf8') : null };
   };
 
+  /** The README's alerts that fire 7 h after the first scrape of the probe's metrics file. */
+  const alerts = (opts: { stale?: boolean } = {}) => firingAlerts(fs.readFileSync(path.join(textfile, 'flannel-mtu-probe.prom'), 'utf8'), NODE_NAME, '7h', opts);
+
   beforeAll(() => {
     lab.up({ nicMtuA: 1400, nicMtuB: 1400, pathMtu: 1380 });
   }, 30_000);
@@ -77,6 +81,10 @@ describe('path-MTU probe from dist/, on a real kernel', () => {
     expect(r.status).toBe(0);
     expect(r.statusFile).toBe('healthy\n');
     expect(r.seconds).toBeLessThan(15);
+    // the README's alerts on these metrics (promtool, 7 h after the first scrape): none while the
+    // probe keeps running; FlannelMtuProbeStale once its rounds stop
+    expect(alerts()).toEqual({});
+    expect(alerts({ stale: true })).toEqual({ FlannelMtuProbeStale: [expect.objectContaining({ severity: 'warning', instance: NODE_NAME, link: 'sdwan', family: 'ipv4' })] });
   }, 60_000);
 
   test('the SD-WAN path shrinks to 1360: too-small, exit 3, and the status file (readiness) names the link', () => {
@@ -85,6 +93,7 @@ describe('path-MTU probe from dist/, on a real kernel', () => {
     expect(r.lines).toEqual([expect.objectContaining({ declared: 1380, measured: 1360, status: 'too-small' })]);
     expect(r.status).toBe(3);
     expect(r.statusFile).toContain('"link":"sdwan"');
+    expect(alerts()).toEqual({ FlannelMtuPathTooSmall: [{ alertname: 'FlannelMtuPathTooSmall', severity: 'critical', status: 'too-small', instance: NODE_NAME, from: 'cloud-a', to: 'cloud-b', link: 'sdwan', family: 'ipv4', peer: LAB_PEER }] });
   }, 60_000);
 
   test('a path bigger than declared by more than the margin is reported as wasted', () => {
@@ -92,6 +101,7 @@ describe('path-MTU probe from dist/, on a real kernel', () => {
     const r = probe();
     expect(r.lines).toEqual([expect.objectContaining({ declared: 1380, measured: 1400, status: 'wasted' })]);
     expect(r.status).toBe(3);
+    expect(alerts()).toEqual({ FlannelMtuPathWasted: [expect.objectContaining({ severity: 'info', status: 'wasted', link: 'sdwan' })] });
   }, 60_000);
 
   test('where ICMP frag-needed does come back, the cached path MTU keeps the answer exact', () => {
@@ -105,6 +115,8 @@ describe('path-MTU probe from dist/, on a real kernel', () => {
     expect(r.lines).toEqual([expect.objectContaining({ measured: 0, status: 'unreachable' })]);
     expect(r.status).toBe(3);
     expect(r.seconds).toBeLessThan(10);
+    // its one peer answered nothing: unreachable, and not also "silent" (that is for a link measured toward another peer)
+    expect(alerts()).toEqual({ FlannelMtuPeerUnreachable: [expect.objectContaining({ severity: 'warning', status: 'unreachable', peer: '192.168.200.99' })] });
   }, 60_000);
 
   // The drift fixture (test/fixtures/probe-seed-dev.log, see test/fixtures/README.md): both
