@@ -104,6 +104,19 @@ describe('route-mtu-keeper: hostile env values are rejected before anything runs
     expect(r.stderr).toContain(`${bad}${message}`);
     expect(fs.existsSync(path.join(statusRoot, 'status'))).toBe(false);
   });
+
+  test('a shell whose read has no -n (dash) is refused at start: its waits would all fail at once', () => {
+    const toolbox = imageLikePath();
+    try {
+      const env = { ...good, STATUS_DIR: path.join(statusRoot, 'status'), PATH: toolbox };
+      const r = run([IP, 'netns', 'exec', ns, findBinary('dash'), '-c', script], { env });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe(`${bad}this shell's read does not take -n (busybox sh is needed)\n`);
+      expect(fs.existsSync(path.join(statusRoot, 'status'))).toBe(false);
+    } finally {
+      fs.rmSync(toolbox, { recursive: true, force: true });
+    }
+  });
 });
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));

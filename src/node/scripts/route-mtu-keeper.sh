@@ -423,6 +423,8 @@ now_cs() {
 # ---- start ----
 command -v bridge >/dev/null || die "bridge (iproute2) not found"
 ip -force -batch - </dev/null || die "ip does not take -force -batch: iproute2 is needed"
+# next_event needs read -n (busybox ash and bash have it): without it every wait would fail at once
+printf 'ab\n' | { read -r -n 1 _c && [ "$_c" = a ]; } 2>/dev/null || die "this shell's read does not take -n (busybox sh is needed)"
 mkdir -p "$STATUS_DIR" || die "STATUS_DIR: cannot create '$STATUS_DIR'"
 events=$STATUS_DIR/events
 rm -f "$ready" "$events" "$tables" "$checked"
