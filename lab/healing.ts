@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { chainAdd } from './cni';
 import { envFileText, MtuLab, WanModel } from './engine';
-import { findBinary } from './host';
+import { findBinary, forEachLine } from './host';
 import { resolveEnvironment } from '../src/model/validate';
 import { loadEnvironmentFile } from '../src/config/load';
 import { synthEnvironments } from '../src/synth';
@@ -161,12 +161,8 @@ function startProber(probe: { script: string; env: Readonly<Record<string, strin
   let stderr = '';
   child.stderr!.on('data', (d) => { stderr += d; });
   const lines: ProbeLine[] = [];
-  let buf = '';
-  child.stdout!.on('data', (d) => {
-    buf += d;
-    const parts = buf.split('\n');
-    buf = parts.pop()!;
-    for (const l of parts) if (l.startsWith('{')) lines.push({ at: Date.now(), json: JSON.parse(l) });
+  forEachLine(child.stdout!, (l) => {
+    if (l.startsWith('{')) lines.push({ at: Date.now(), json: JSON.parse(l) });
   });
   let read = 0;
   return {

@@ -1,9 +1,8 @@
 import * as fs from 'fs';
-import * as path from 'path';
-import { parseAllDocuments } from 'yaml';
 import { parseEnvironment } from '../../src/config/load';
 import { synthEnvironments } from '../../src/synth';
-import { findObject, fixtureFile, fixtureManifest, K8sObject, parseManifest, REPO } from '../support/dist';
+import { readmeRuleGroups } from '../support/alert-rules';
+import { findObject, fixtureFile, fixtureManifest, K8sObject, parseManifest } from '../support/dist';
 
 const seed = parseManifest(fixtureManifest('seed-dev'));
 
@@ -81,13 +80,11 @@ describe('PathMtuProbe metrics settings', () => {
 describe('README: the example alert rules', () => {
   // The PrometheusRule in the README must only name series the shipped script writes, with status
   // values it writes, or the alerts silently never fire.
-  const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
-  const block = /```yaml\n(apiVersion: monitoring\.coreos\.com\/v1\nkind: PrometheusRule\n[\s\S]*?)```/.exec(readme)![1];
   const script = findObject(seed, 'DaemonSet', 'flannel-mtu-probe-cloud-a').spec.template.spec.containers[0].args[0] as string;
   const written = new Set([...script.matchAll(/emit\("(flannel_mtu_probe_[a-z_]+)"/g)].map((m) => m[1]));
 
   test('every expression names a series the probe writes, and a status it can have', () => {
-    const rules = parseAllDocuments(block)[0].toJS().spec.groups.flatMap((g: K8sObject) => g.rules);
+    const rules = readmeRuleGroups().flatMap((g: K8sObject) => g.rules);
     expect(rules.map((r: K8sObject) => r.alert)).toEqual(['FlannelMtuPathTooSmall', 'FlannelMtuPeerUnreachable', 'FlannelMtuPeerSilent', 'FlannelMtuProbeStale', 'FlannelMtuPathWasted']);
     for (const r of rules) {
       const names = [...String(r.expr).matchAll(/flannel_mtu_probe_[a-z_]+/g)].map((m) => m[0]);

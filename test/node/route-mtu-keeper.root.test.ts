@@ -16,6 +16,10 @@ const objects: any[] = parseAllDocuments(fixtureManifest('jumbo-per-path')).map(
 const keeper = objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'kube-flannel-ds-aws').spec.template.spec.containers.find((c: { name: string }) => c.name === 'route-mtu-keeper');
 const script: string = keeper.args[0];
 const CANARY = path.join(os.tmpdir(), `${PREFIX}keeper-pwned`);
+/** A keeper in cloud aws behind one link to onprem (overlay MTU 1330), on flannel.1 only. */
+const ONE_LINK = { CLOUD: 'aws', LINK_MTUS: 'onprem 1330', NODE_CIDRS: 'aws 10.30.0.0/16\nonprem 172.16.8.0/22', OVERLAY_DEVICES: 'flannel.1' };
+/** The shipped keeper under busybox sh in namespace `ns`, running in the background. */
+const startKeeper = (ns: string, env: Record<string, string>) => new Background([IP, 'netns', 'exec', ns, BUSYBOX, 'sh', '-c', script], env);
 
 describe('route-mtu-keeper: static checks', () => {
   test('the manifest ships the current script (else re-run `npm run synth`)', () => {
@@ -75,7 +79,7 @@ describe('route-mtu-keeper: hostile env values are rejected before anything runs
     expect(lab.ip(ns, 'route', 'show', 'dev', 'flannel.1').trim()).toBe('10.44.3.0/24 via 10.44.3.0 onlink');
   });
 
-  const good = { CLOUD: 'aws', LINK_MTUS: 'onprem 1330', NODE_CIDRS: 'aws 10.30.0.0/16\nonprem 172.16.8.0/22', OVERLAY_DEVICES: 'flannel.1', RECHECK_SECONDS: '30' };
+  const good = { ...ONE_LINK, RECHECK_SECONDS: '30' };
   const bad = 'route-mtu-keeper: error: ';
   test.each<[string, Record<string, string | undefined>, string]>([
     ['CLOUD unset', { CLOUD: undefined }, 'CLOUD is not set'],
@@ -150,7 +154,7 @@ describe('route-mtu-keeper: a STATUS_DIR it cannot write is refused at once; a d
     // under a read-only root filesystem). Before, the keeper waited forever for its pid file.
     const dir = path.join(root, 'ro');
     fs.mkdirSync(dir, { recursive: true });
-    const env = { CLOUD: 'aws', LINK_MTUS: 'onprem 1330', NODE_CIDRS: 'aws 10.30.0.0/16\nonprem 172.16.8.0/22', OVERLAY_DEVICES: 'flannel.1', STATUS_DIR: dir + below, PATH: toolbox };
+    const env = { ...ONE_LINK, STATUS_DIR: dir + below, PATH: toolbox };
     const r = run([findBinary('unshare'), '-m', '--propagation', 'private', BUSYBOX, 'sh', '-c', 'mount -t tmpfs -o ro,size=64k tmpfs "$1" && shift && exec "$@"', 'sh', dir, IP, 'netns', 'exec', ns, BUSYBOX, 'sh', '-c', script], { env });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(below === '' ? `route-mtu-keeper: error: STATUS_DIR: '${dir}' is not writable` : `route-mtu-keeper: error: STATUS_DIR: cannot create '${dir}/status'`);
@@ -158,8 +162,8 @@ describe('route-mtu-keeper: a STATUS_DIR it cannot write is refused at once; a d
 
   test('its route watcher ends: it exits 1 at once (the kubelet restarts it) and is not ready', async () => {
     const statusDir = path.join(root, 'watcher');
-    const env = { CLOUD: 'aws', LINK_MTUS: 'onprem 1330', NODE_CIDRS: 'aws 10.30.0.0/16\nonprem 172.16.8.0/22', OVERLAY_DEVICES: 'flannel.1', STATUS_DIR: statusDir, PATH: toolbox };
-    const k = new Background([IP, 'netns', 'exec', ns, BUSYBOX, 'sh', '-c', script], env);
+    const env = { ...ONE_LINK, STATUS_DIR: statusDir, PATH: toolbox };
+    const k = startKeeper(ns, env);
     try {
       await waitFor('the first pass', () => k.lines.includes('route-mtu-keeper: flannel.1: no such device'));
       // (the keeper's other children come and go: a pid listed may be gone when its cmdline is read)
@@ -186,8 +190,8 @@ describe('route-mtu-keeper: a STATUS_DIR it cannot write is refused at once; a d
     lab.mustExec(ns, ['bridge', 'fdb', 'append', '02:fe:00:00:01:10', 'dev', 'flannel.1', 'dst', '172.16.8.110', 'self', 'permanent']);
     lab.ip(ns, 'route', 'add', '10.44.11.0/24', 'via', '10.44.11.0', 'dev', 'flannel.1', 'onlink');
     const statusDir = path.join(root, 'recheck');
-    const env = { CLOUD: 'aws', LINK_MTUS: 'onprem 1330', NODE_CIDRS: 'aws 10.30.0.0/16\nonprem 172.16.8.0/22', OVERLAY_DEVICES: 'flannel.1', STATUS_DIR: statusDir, RECHECK_SECONDS: '1', PATH: toolbox };
-    const k = new Background([IP, 'netns', 'exec', ns, BUSYBOX, 'sh', '-c', script], env);
+    const env = { ...ONE_LINK, STATUS_DIR: statusDir, RECHECK_SECONDS: '1', PATH: toolbox };
+    const k = startKeeper(ns, env);
     try {
       await waitFor('the problem logged', () => k.text().includes('flannel.1: 10.44.11.0/24 via 10.44.11.0: no neighbour entry yet'));
       expect(fs.existsSync(path.join(statusDir, 'ready'))).toBe(false);
@@ -217,8 +221,8 @@ describe('route-mtu-keeper: a STATUS_DIR it cannot write is refused at once; a d
     lab.mustExec(ns, ['bridge', 'fdb', 'append', '02:fe:00:00:01:20', 'dev', 'flannel.1', 'dst', '10.30.2.20', 'self', 'permanent']);
     lab.ip(ns, 'route', 'add', '10.44.12.0/24', 'via', '10.44.12.0', 'dev', 'flannel.1', 'onlink');
     const statusDir = path.join(root, 'skip');
-    const env = { CLOUD: 'aws', LINK_MTUS: 'onprem 1330', NODE_CIDRS: 'aws 10.30.0.0/16\nonprem 172.16.8.0/22', OVERLAY_DEVICES: 'flannel.1', STATUS_DIR: statusDir, RECHECK_SECONDS: '1', PATH: counted };
-    const k = new Background([IP, 'netns', 'exec', ns, BUSYBOX, 'sh', '-c', script], env);
+    const env = { ...ONE_LINK, STATUS_DIR: statusDir, RECHECK_SECONDS: '1', PATH: counted };
+    const k = startKeeper(ns, env);
     try {
       await waitFor('ready', () => fs.existsSync(path.join(statusDir, 'ready')));
       // the first pass needed nothing (both routes right): its dump is kept
@@ -308,7 +312,7 @@ describe('route-mtu-keeper on a flannel-like node (vxlan IPv4 and IPv6)', () => 
     remote('flannel.1', '10.44.5.0/24', '172.16.10.10', ['mtu', '1330']); // onprem, already right
     remote('flannel-v6.1', 'fd44:0:0:3::/64', '2001:db8:8::10'); // onprem over IPv6: none -> 1330
     remote('flannel-v6.1', 'fd44:0:0:2::/64', '2001:db8:30::20'); // aws over IPv6: left alone
-    keeper = new Background([IP, 'netns', 'exec', ns, BUSYBOX, 'sh', '-c', script], { ...env, STATUS_DIR: statusDir, PATH: toolbox });
+    keeper = startKeeper(ns, { ...env, STATUS_DIR: statusDir, PATH: toolbox });
     out = keeper.lines;
     // the ready file comes after the pass's log lines, but this process may read them later
     await waitFor('ready and its log line', () => ready() && out.some((l) => l.startsWith('route-mtu-keeper: ready: ')));

@@ -382,10 +382,7 @@ check() {
 	fi
 	_rc=0
 	cmp -s "$tables" "$checked" || awk -v mode=pass -- "$prog" <"$tables" | awk -v mode=report -v me="$me" -- "$prog" || _rc=$?
-	case $_rc in
-	0) mv -f "$tables" "$checked" ;;
-	*) rm -f "$tables" ;;
-	esac
+	if [ "$_rc" = 0 ]; then mv -f "$tables" "$checked"; else rm -f "$tables"; fi
 	case $_rc in
 	0 | 3)
 		[ -e "$ready" ] && return 0
